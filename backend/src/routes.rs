@@ -1,0 +1,30 @@
+//! The whole route table of the server.
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use shared::api::Health;
+use tower_http::trace::TraceLayer;
+
+use crate::{AppState, security, spa, vault};
+
+pub fn app(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/{*path}", any(vault::handle))
+        .route("/v1", any(vault::handle))
+        .fallback(spa::serve)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(security::headers))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(State(_state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: shared::VERSION.into(),
+        mode: "embedded".into(),
+    })
+}

@@ -1,0 +1,100 @@
+//! The real `pki-console` release binary, started as a child process on a free port with
+//! its own data directory, stopped (or killed) when dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// The binary under test: `$PKI_CONSOLE_BIN` (set by `cargo xtask test`) or the release
+/// build in `target/`.
+pub fn binary() -> anyhow::Result<PathBuf> {
+    let bin = std::env::var_os("PKI_CONSOLE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::root().join("target/release/pki-console"));
+    if !bin.exists() {
+        bail!(
+            "{} does not exist: run the tests with `cargo xtask test`, which builds it",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+impl Server {
+    /// Starts the server with a fresh data directory.
+    pub async fn start() -> anyhow::Result<Server> {
+        let tmp = tempfile::tempdir()?;
+        let dir = tmp.path().join("data");
+        let mut s = Self::start_with(&binary()?, &dir, &[]).await?;
+        s._tmp = Some(tmp);
+        Ok(s)
+    }
+
+    /// Starts `bin` with `data_dir` (kept after the server stops) and extra arguments.
+    pub async fn start_with(bin: &Path, data_dir: &Path, args: &[&str]) -> anyhow::Result<Server> {
+        let mut child = Command::new(bin)
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(args)
+            .env("PKI_CONSOLE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("start {}", bin.display()))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(url) = line.strip_prefix("PKI Console is ready: ") {
+                    return Ok(url.trim_end_matches('/').to_string());
+                }
+            }
+            bail!("the server exited before it was ready")
+        })
+        .await
+        .context("the server did not print its ready line within 60 s")??;
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Server {
+            child,
+            base: ready,
+            data_dir: data_dir.to_path_buf(),
+            _tmp: None,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends SIGTERM and waits for a graceful exit.
+    pub async fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        if let Some(pid) = self.child.id() {
+            std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()?;
+        }
+        let status = tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .context("the server did not stop within 15 s of SIGTERM")??;
+        Ok(status)
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,132 @@
+//! The README's two commands: `run` (build and start the console) and `test` (every
+//! check and every suite, installing what is missing first).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::{cargo, dist, root, run_cmd, tools};
+
+fn release_binary() -> PathBuf {
+    root().join("target/release/pki-console")
+}
+
+fn build_server() -> anyhow::Result<PathBuf> {
+    run_cmd(cargo().args(["build", "--locked", "--release", "-p", "pki-console"]))?;
+    Ok(release_binary())
+}
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    tools::ensure_wasm_target()?;
+    dist::build(true)?;
+    let bin = build_server()?;
+    let args: Vec<&String> = args.iter().skip_while(|a| *a == "--").collect();
+    eprintln!("starting {} (Ctrl-C stops it)", bin.display());
+    let status = Command::new(&bin)
+        .args(args)
+        .status()
+        .with_context(|| format!("start {}", bin.display()))?;
+    if !status.success() {
+        anyhow::bail!("the server exited with {status}");
+    }
+    Ok(())
+}
+
+pub fn test(args: &[String]) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let filter: Vec<&String> = args.iter().filter(|a| *a != "--").collect();
+    let step = |name: &str| eprintln!("\n=== [{:>4}s] {name}", started.elapsed().as_secs());
+
+    step("tools");
+    tools::ensure_wasm_target()?;
+    tools::ensure_browser()?;
+
+    step("format");
+    run_cmd(cargo().args(["fmt", "--all", "--check"]))?;
+
+    step("clippy (host)");
+    run_cmd(cargo().args([
+        "clippy",
+        "--locked",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("clippy (wasm32)");
+    run_cmd(cargo().args([
+        "clippy",
+        "--locked",
+        "-p",
+        "shared",
+        "-p",
+        "frontend",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    step("web bundle");
+    dist::build(true)?;
+    step("release server");
+    let bin = build_server()?;
+
+    step("unit, integration and browser end-to-end tests (host)");
+    run_cmd(
+        cargo()
+            .args(["test", "--locked", "--workspace", "--"])
+            .args(&filter)
+            .env("PKI_CONSOLE_BIN", &bin)
+            .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+            .env("CHROMIUM", tools::CHROMIUM),
+    )?;
+
+    step("Vault client compatibility (hvac) against the release server");
+    let python = tools::ensure_python_venv()?;
+    run_cmd(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pytest",
+                "tests/python",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+            ])
+            .env("PKI_CONSOLE_BIN", &bin)
+            .env_remove("VAULT_ADDR")
+            .env_remove("VAULT_TOKEN"),
+    )?;
+
+    step("shared crate in headless Chromium (wasm-bindgen-test)");
+    let me = std::env::current_exe()?;
+    run_cmd(
+        cargo()
+            .args([
+                "test",
+                "--locked",
+                "-p",
+                "shared",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                format!("{} wasm-test-runner", me.display()),
+            )
+            .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+    )?;
+
+    eprintln!(
+        "\nall checks and tests passed in {}s",
+        started.elapsed().as_secs()
+    );
+    Ok(())
+}
