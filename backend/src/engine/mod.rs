@@ -1,0 +1,229 @@
+//! The embedded engine: an in-process implementation of the Vault HTTP API subset
+//! (sys, token auth, PKI) with Vault's semantics, SQLite storage, CA keys encrypted at
+//! rest, ACL policies and an audit log.
+//!
+//! [`Engine::handle`] is the whole request path: route → authenticate → authorise (ACL)
+//! → audit the request → the backend's handler → audit the response. It is synchronous;
+//! the HTTP layer runs it on the blocking pool.
+
+pub mod audit;
+pub mod barrier;
+pub mod mounts;
+pub mod pki;
+pub mod policy;
+pub mod storage;
+pub mod sys;
+pub mod token;
+pub mod wire;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+pub use policy::Operation;
+pub use wire::{EngineError, Request, Response};
+
+use crate::engine::audit::Audit;
+use crate::engine::barrier::Barrier;
+use crate::engine::mounts::{Backend, Route};
+use crate::engine::storage::Store;
+use crate::engine::token::TokenEntry;
+
+/// Where the engine keeps its files, and how it gets its key-encryption key.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub data_dir: PathBuf,
+    /// Base64 of the 32-byte KEK; `None` uses (or creates) `<data_dir>/kek`.
+    pub kek: Option<String>,
+    /// Audit log file; `None` uses `<data_dir>/audit.log`.
+    pub audit_log: Option<PathBuf>,
+}
+
+pub const DB_FILE: &str = "pki-console.db";
+pub const KEK_FILE: &str = "kek";
+pub const ROOT_TOKEN_FILE: &str = "root-token";
+pub const AUDIT_FILE: &str = "audit.log";
+
+#[derive(Debug)]
+pub struct Engine {
+    pub(crate) store: Store,
+    pub(crate) barrier: Barrier,
+    audit: Audit,
+}
+
+/// Who is making a request, once their token checked out.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token: Option<TokenEntry>,
+    pub acl: policy::Acl,
+}
+
+impl Caller {
+    pub fn is_root(&self) -> bool {
+        self.token
+            .as_ref()
+            .is_some_and(|t| t.policies.iter().any(|p| p == "root"))
+    }
+}
+
+impl Engine {
+    /// Opens (or initialises) the engine in `config.data_dir`.
+    pub fn open(config: &EngineConfig) -> anyhow::Result<Engine> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create data directory {}: {e}",
+                config.data_dir.display()
+            )
+        })?;
+        let barrier = Barrier::load(config.kek.as_deref(), &config.data_dir.join(KEK_FILE))?;
+        let store = Store::open(&config.data_dir.join(DB_FILE))?;
+        let audit_path = config
+            .audit_log
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join(AUDIT_FILE));
+        let audit = Audit::open(&audit_path, &store)?;
+        let engine = Engine {
+            store,
+            barrier,
+            audit,
+        };
+        engine.initialise(&config.data_dir)?;
+        Ok(engine)
+    }
+
+    /// First start: the built-in policies, the token mount and a root token, written to
+    /// a 0600 file (the token itself is never logged).
+    fn initialise(&self, data_dir: &Path) -> anyhow::Result<()> {
+        if self.store.get::<bool>("core/initialized")?.unwrap_or(false) {
+            return Ok(());
+        }
+        let root_file = data_dir.join(ROOT_TOKEN_FILE);
+        let (root_token, entry) = token::TokenEntry::new_root(now());
+        self.store.atomic(|tx| {
+            token::store_entry(tx, &root_token, &entry)?;
+            sys::store_policy(tx, "default", policy::DEFAULT_POLICY_HCL)?;
+            mounts::init_tables(tx)?;
+            tx.put("core/initialized", &true)
+        })?;
+        let _ = std::fs::remove_file(&root_file);
+        barrier::write_private_file(&root_file, format!("{root_token}\n").as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", root_file.display()))?;
+        tracing::info!(file = %root_file.display(), "initialised the embedded engine; the root token is in this file");
+        Ok(())
+    }
+
+    /// Serves one Vault API request.
+    pub fn handle(&self, req: Request) -> Result<Response, EngineError> {
+        let route = mounts::route(self, &req.path)?;
+        let unauthenticated = route.backend.unauthenticated(&route.rel, req.operation);
+        let caller = self.authenticate(req.token.as_deref(), unauthenticated)?;
+        let mut req = req;
+        req.operation = self.resolve_operation(&route, &req)?;
+        if !unauthenticated {
+            self.authorise(&caller, &route, &req)?;
+        }
+        self.audit.request(&caller, &req)?;
+        let result = match &route.backend {
+            Backend::Sys => sys::handle(self, &caller, &route, &req),
+            Backend::Token => token::handle(self, &caller, &route, &req),
+            Backend::Pki(mount) => pki::handle(self, mount, &route.rel, &req),
+        };
+        self.audit.response(&caller, &req, &result)?;
+        result
+    }
+
+    fn authenticate(
+        &self,
+        token: Option<&str>,
+        unauthenticated: bool,
+    ) -> Result<Caller, EngineError> {
+        let entry = match token.filter(|t| !t.is_empty()) {
+            Some(t) => match token::lookup(self, t, now())? {
+                Some(e) => Some(e),
+                None if unauthenticated => None,
+                None => return Err(EngineError::PermissionDenied),
+            },
+            None if unauthenticated => None,
+            None => return Err(EngineError::PermissionDenied),
+        };
+        let acl = match &entry {
+            Some(e) => sys::acl_for(self, &e.policies)?,
+            None => policy::Acl::new(&[], false),
+        };
+        Ok(Caller { token: entry, acl })
+    }
+
+    /// Vault asks a write whether its target exists: `create` capability for a new
+    /// entry, `update` for an existing one (and for paths without such a check).
+    fn resolve_operation(&self, route: &Route, req: &Request) -> Result<Operation, EngineError> {
+        if req.operation != Operation::Update {
+            return Ok(req.operation);
+        }
+        let exists = match &route.backend {
+            Backend::Sys => sys::exists(self, &route.rel)?,
+            Backend::Token => None,
+            Backend::Pki(mount) => pki::exists(self, mount, &route.rel)?,
+        };
+        Ok(if exists == Some(false) {
+            Operation::Create
+        } else {
+            Operation::Update
+        })
+    }
+
+    fn authorise(&self, caller: &Caller, route: &Route, req: &Request) -> Result<(), EngineError> {
+        let path = req.path.as_str();
+        // `resolve_operation` already chose create or update, as Vault's existence
+        // checks do.
+        if !caller.acl.allows(path, req.operation) {
+            return Err(EngineError::PermissionDenied);
+        }
+        if route.backend.needs_sudo(&route.rel, req.operation) && !caller.acl.allows_sudo(path) {
+            return Err(EngineError::PermissionDenied);
+        }
+        Ok(())
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// RFC 3339 in UTC, as Vault prints times.
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// A random identifier in UUID v4 form, as Vault uses for ids and accessors.
+pub fn uuid() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("the OS random source works");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Helpers for reading Vault's loosely typed request fields.
+pub fn field_str(data: &Map<String, Value>, key: &str) -> Option<String> {
+    match data.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}

@@ -1,0 +1,231 @@
+//! Mount tables (secrets engines and auth methods) and request routing: which backend
+//! serves a path, which of its paths are unauthenticated or need `sudo`, and the
+//! effective lease TTLs of a mount (mount tune, else the system defaults).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::engine::storage::{StorageError, Tx};
+use crate::engine::{Engine, EngineError, Operation};
+
+/// Vault's system-wide default and maximum lease TTL: 768h (32 days).
+pub const SYSTEM_DEFAULT_TTL: u64 = 768 * 3600;
+pub const SYSTEM_MAX_TTL: u64 = 768 * 3600;
+
+const SECRETS_TABLE: &str = "core/mounts";
+const AUTH_TABLE: &str = "core/auth";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MountConfig {
+    #[serde(default)]
+    pub default_lease_ttl: u64,
+    #[serde(default)]
+    pub max_lease_ttl: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mount {
+    /// With a trailing slash, as Vault lists it: `pki_int/`.
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub description: String,
+    pub accessor: String,
+    pub uuid: String,
+    #[serde(default)]
+    pub config: MountConfig,
+    #[serde(default)]
+    pub options: serde_json::Map<String, Value>,
+}
+
+impl Mount {
+    pub fn new(path: &str, kind: &str, description: &str) -> Mount {
+        Mount {
+            path: normalise(path),
+            kind: kind.to_string(),
+            description: description.to_string(),
+            accessor: format!("{kind}_{}", &crate::engine::uuid()[..8]),
+            uuid: crate::engine::uuid(),
+            config: MountConfig::default(),
+            options: Default::default(),
+        }
+    }
+
+    /// The mount's default lease TTL in seconds (its tune, else the system default).
+    pub fn default_ttl(&self) -> u64 {
+        match self.config.default_lease_ttl {
+            0 => SYSTEM_DEFAULT_TTL.min(self.max_ttl()),
+            t => t,
+        }
+    }
+
+    /// The mount's maximum lease TTL in seconds (its tune, else the system maximum).
+    pub fn max_ttl(&self) -> u64 {
+        match self.config.max_lease_ttl {
+            0 => SYSTEM_MAX_TTL,
+            t => t,
+        }
+    }
+
+    /// Storage prefix of everything this mount owns.
+    pub fn storage_prefix(&self) -> String {
+        format!("mount/{}/", self.uuid)
+    }
+
+    /// The entry as `sys/mounts` and `sys/auth` list it.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "type": self.kind,
+            "description": self.description,
+            "accessor": self.accessor,
+            "uuid": self.uuid,
+            "config": {
+                "default_lease_ttl": self.config.default_lease_ttl,
+                "max_lease_ttl": self.config.max_lease_ttl,
+                "force_no_cache": false,
+            },
+            "options": self.options,
+            "local": false,
+            "seal_wrap": false,
+            "external_entropy_access": false,
+            "plugin_version": "",
+            "running_plugin_version": format!("v{}+builtin.pki-console", shared::VERSION),
+            "deprecation_status": "supported",
+        })
+    }
+}
+
+/// `pki` and `/pki/` both become `pki/`.
+pub fn normalise(path: &str) -> String {
+    format!("{}/", path.trim_matches('/'))
+}
+
+pub fn init_tables(tx: &mut Tx<'_>) -> Result<(), StorageError> {
+    let sys = Mount::new(
+        "sys",
+        "system",
+        "system endpoints used for control, policy and debugging",
+    );
+    tx.put(SECRETS_TABLE, &vec![sys])?;
+    let token = Mount::new("token", "token", "token based credentials");
+    tx.put(AUTH_TABLE, &vec![token])
+}
+
+/// Which table a mount lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Secrets,
+    Auth,
+}
+
+impl Table {
+    fn key(self) -> &'static str {
+        match self {
+            Table::Secrets => SECRETS_TABLE,
+            Table::Auth => AUTH_TABLE,
+        }
+    }
+}
+
+pub fn load(engine: &Engine, table: Table) -> Result<Vec<Mount>, EngineError> {
+    Ok(engine.store.get(table.key())?.unwrap_or_default())
+}
+
+pub fn save(tx: &mut Tx<'_>, table: Table, mounts: &[Mount]) -> Result<(), StorageError> {
+    tx.put(table.key(), &mounts)
+}
+
+pub fn load_tx(tx: &Tx<'_>, table: Table) -> Result<Vec<Mount>, StorageError> {
+    Ok(tx.get(table.key())?.unwrap_or_default())
+}
+
+/// The backend that serves a request.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sys,
+    Token,
+    Pki(Mount),
+}
+
+/// A resolved request path: the backend and the path relative to its mount.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub backend: Backend,
+    pub rel: String,
+}
+
+pub fn route(engine: &Engine, path: &str) -> Result<Route, EngineError> {
+    if path == "sys" || path.starts_with("sys/") {
+        return Ok(Route {
+            backend: Backend::Sys,
+            rel: path
+                .strip_prefix("sys")
+                .unwrap_or("")
+                .trim_start_matches('/')
+                .into(),
+        });
+    }
+    if let Some(rest) = path.strip_prefix("auth/") {
+        if rest == "token" || rest.starts_with("token/") {
+            return Ok(Route {
+                backend: Backend::Token,
+                rel: rest
+                    .strip_prefix("token")
+                    .unwrap_or("")
+                    .trim_start_matches('/')
+                    .into(),
+            });
+        }
+        return Err(EngineError::no_route(path));
+    }
+    let with_slash = format!("{path}/");
+    let mount = load(engine, Table::Secrets)?
+        .into_iter()
+        .filter(|m| m.kind != "system" && with_slash.starts_with(&m.path))
+        .max_by_key(|m| m.path.len());
+    match mount {
+        Some(m) if m.kind == "pki" => {
+            let rel = with_slash[m.path.len()..].trim_end_matches('/').to_string();
+            Ok(Route {
+                backend: Backend::Pki(m),
+                rel,
+            })
+        }
+        _ => Err(EngineError::no_route(path)),
+    }
+}
+
+impl Backend {
+    /// Paths Vault serves without a token.
+    pub fn unauthenticated(&self, rel: &str, op: Operation) -> bool {
+        match self {
+            Backend::Sys => matches!(rel, "health" | "seal-status" | "leader"),
+            Backend::Token => false,
+            Backend::Pki(_) => {
+                let read = matches!(op, Operation::Read);
+                let segs: Vec<&str> = rel.split('/').collect();
+                match segs.as_slice() {
+                    ["ca"] | ["ca", "pem"] | ["ca_chain"] | ["crl"] | ["crl", "pem"] => read,
+                    ["cert", _] => read,
+                    ["issuer", _, "pem" | "der" | "json"] => read,
+                    ["issuer", _, "crl"] | ["issuer", _, "crl", "pem" | "der"] => read,
+                    ["issuers"] => matches!(op, Operation::List),
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    /// Paths that need the `sudo` capability besides the operation's own.
+    pub fn needs_sudo(&self, rel: &str, op: Operation) -> bool {
+        match self {
+            Backend::Sys => {
+                (rel.starts_with("auth/") || rel == "audit" || rel.starts_with("audit/"))
+                    && op != Operation::Read
+                    && op != Operation::List
+            }
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,1032 @@
+//! CA issuers and their keys: `root/generate`, `intermediate/generate`,
+//! `intermediate/set-signed`, `issuers`, `issuer/:ref` (+ pem/der/json), `config/issuers`,
+//! `config/urls`, `keys`, and the unauthenticated `ca`, `ca/pem`, `ca_chain`. CA private
+//! keys are stored sealed by the barrier, never in the clear.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::{Keys, pki_error};
+use crate::engine::mounts::Mount;
+use crate::engine::storage::Tx;
+use crate::engine::{Engine, EngineError, Response, field_str, now, uuid};
+use shared::pki::cert::{self, CertSpec, KeyUsage, Sans, Subject};
+use shared::pki::key::{KeyType, PrivateKey};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssuerEntry {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// Empty when the mount holds no key for this issuer (e.g. an imported root).
+    #[serde(default)]
+    pub key_id: String,
+    pub certificate: String,
+    /// PEMs from this issuer up to its root, this issuer first.
+    #[serde(default)]
+    pub ca_chain: Vec<String>,
+    #[serde(default)]
+    pub manual_chain: Vec<String>,
+    #[serde(default = "default_leaf_behavior")]
+    pub leaf_not_after_behavior: String,
+    #[serde(default = "default_usage")]
+    pub usage: String,
+    pub serial_number: String,
+    pub not_after: i64,
+    #[serde(default)]
+    pub revocation_signature_algorithm: String,
+}
+
+fn default_leaf_behavior() -> String {
+    "err".into()
+}
+
+fn default_usage() -> String {
+    "read-only,issuing-certificates,crl-signing,ocsp-signing".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyEntry {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    pub key_type: String,
+    pub key_bits: u32,
+    /// The PKCS#8 DER sealed by the barrier, base64.
+    pub sealed: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IssuersConfig {
+    #[serde(default)]
+    pub default: String,
+    #[serde(default)]
+    pub default_follows_latest_issuer: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Urls {
+    #[serde(default)]
+    pub issuing_certificates: Vec<String>,
+    #[serde(default)]
+    pub crl_distribution_points: Vec<String>,
+    #[serde(default)]
+    pub ocsp_servers: Vec<String>,
+    #[serde(default)]
+    pub enable_templating: bool,
+}
+
+/// A loosely typed list field: a JSON array or a comma-separated string.
+pub fn list_field(data: &Map<String, Value>, key: &str) -> Vec<String> {
+    match data.get(key) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        _ => vec![],
+    }
+}
+
+pub fn bool_field(
+    data: &Map<String, Value>,
+    key: &str,
+    default: bool,
+) -> Result<bool, EngineError> {
+    match data.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "true" | "1" | "t" => Ok(true),
+            "false" | "0" | "f" | "" => Ok(false),
+            _ => Err(EngineError::bad(format!(
+                "error converting input {s} for field \"{key}\": invalid boolean"
+            ))),
+        },
+        Some(Value::Number(n)) => Ok(n.as_f64() != Some(0.0)),
+        Some(_) => Err(EngineError::bad(format!(
+            "error converting input for field \"{key}\": expected a boolean"
+        ))),
+    }
+}
+
+pub fn int_field(data: &Map<String, Value>, key: &str, default: i64) -> Result<i64, EngineError> {
+    match data.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
+            EngineError::bad(format!(
+                "error converting input for field \"{key}\": expected an integer"
+            ))
+        }),
+        Some(Value::String(s)) if s.is_empty() => Ok(default),
+        Some(Value::String(s)) => s.parse().map_err(|_| {
+            EngineError::bad(format!(
+                "error converting input {s} for field \"{key}\": expected an integer"
+            ))
+        }),
+        Some(_) => Err(EngineError::bad(format!(
+            "error converting input for field \"{key}\": expected an integer"
+        ))),
+    }
+}
+
+pub fn ttl_field(data: &Map<String, Value>, key: &str) -> Result<u64, EngineError> {
+    match data.get(key) {
+        None | Some(Value::Null) => Ok(0),
+        Some(v) => shared::pki::duration::parse_duration_value(v).map_err(|e| {
+            EngineError::bad(format!("error converting input for field \"{key}\": {e}"))
+        }),
+    }
+}
+
+fn read_urls_in(engine: &Engine, mount: &Mount) -> Result<Urls, EngineError> {
+    Ok(engine
+        .store
+        .get(&Keys(mount).config("urls"))?
+        .unwrap_or_default())
+}
+
+pub fn issuers_config(engine: &Engine, mount: &Mount) -> Result<IssuersConfig, EngineError> {
+    Ok(engine
+        .store
+        .get(&Keys(mount).config("issuers"))?
+        .unwrap_or_default())
+}
+
+/// Resolves an issuer reference: `default`, an id, or a name.
+pub fn load_issuer(
+    engine: &Engine,
+    mount: &Mount,
+    reference: &str,
+) -> Result<IssuerEntry, EngineError> {
+    let keys = Keys(mount);
+    let id = if reference == "default" || reference.is_empty() {
+        let cfg = issuers_config(engine, mount)?;
+        if cfg.default.is_empty() {
+            return Err(EngineError::bad("no default issuer currently configured"));
+        }
+        cfg.default
+    } else {
+        reference.to_string()
+    };
+    if let Some(e) = engine.store.get::<IssuerEntry>(&keys.issuer(&id))? {
+        return Ok(e);
+    }
+    for iid in engine.store.list(&keys.issuers())? {
+        if let Some(e) = engine.store.get::<IssuerEntry>(&keys.issuer(&iid))?
+            && !e.name.is_empty()
+            && e.name == reference
+        {
+            return Ok(e);
+        }
+    }
+    Err(EngineError::bad(format!(
+        "unable to find PKI issuer for reference: {reference}"
+    )))
+}
+
+pub fn all_issuers(engine: &Engine, mount: &Mount) -> Result<Vec<IssuerEntry>, EngineError> {
+    let keys = Keys(mount);
+    let mut out = Vec::new();
+    for id in engine.store.list(&keys.issuers())? {
+        if let Some(e) = engine.store.get::<IssuerEntry>(&keys.issuer(&id))? {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+/// The private key of an issuer, unsealed.
+pub fn issuer_key(
+    engine: &Engine,
+    mount: &Mount,
+    issuer: &IssuerEntry,
+) -> Result<PrivateKey, EngineError> {
+    if issuer.key_id.is_empty() {
+        return Err(EngineError::bad(format!(
+            "issuer {} has no private key in this mount, so it cannot sign",
+            issuer.id
+        )));
+    }
+    load_key(engine, mount, &issuer.key_id)
+}
+
+pub fn load_key(engine: &Engine, mount: &Mount, key_id: &str) -> Result<PrivateKey, EngineError> {
+    let storage_key = Keys(mount).key(key_id);
+    let entry: KeyEntry = engine.store.get(&storage_key)?.ok_or_else(|| {
+        EngineError::bad(format!("unable to find PKI key for reference: {key_id}"))
+    })?;
+    let sealed = B64
+        .decode(&entry.sealed)
+        .map_err(|e| EngineError::Internal(format!("key {key_id}: {e}")))?;
+    let der = engine.barrier.open(&storage_key, &sealed)?;
+    PrivateKey::from_pkcs8_der(&der)
+        .map_err(|e| EngineError::Internal(format!("key {key_id}: {e}")))
+}
+
+fn store_key(
+    engine: &Engine,
+    tx: &mut Tx<'_>,
+    mount: &Mount,
+    key: &PrivateKey,
+    name: &str,
+) -> Result<KeyEntry, EngineError> {
+    let id = uuid();
+    let storage_key = Keys(mount).key(&id);
+    let der = key.to_pkcs8_der().map_err(pki_error)?;
+    let entry = KeyEntry {
+        id: id.clone(),
+        name: name.to_string(),
+        key_type: key.key_type().as_str().into(),
+        key_bits: key.bits(),
+        sealed: B64.encode(engine.barrier.seal(&storage_key, &der)),
+    };
+    tx.put(&storage_key, &entry)?;
+    Ok(entry)
+}
+
+/// The subject fields a CA or leaf request may carry.
+pub fn subject_from(data: &Map<String, Value>, common_name: &str) -> Subject {
+    Subject {
+        common_name: common_name.to_string(),
+        organization: list_field(data, "organization"),
+        organizational_unit: list_field(data, "ou"),
+        country: list_field(data, "country"),
+        locality: list_field(data, "locality"),
+        province: list_field(data, "province"),
+        street_address: list_field(data, "street_address"),
+        postal_code: list_field(data, "postal_code"),
+        serial_number: field_str(data, "serial_number").unwrap_or_default(),
+    }
+}
+
+/// SANs of a CA request (no role applies): the CN (unless excluded) plus alt_names, ip_sans,
+/// uri_sans.
+fn ca_sans(data: &Map<String, Value>, cn: &str) -> Result<Sans, EngineError> {
+    let mut sans = Sans::default();
+    let exclude = bool_field(data, "exclude_cn_from_sans", false)?;
+    if !exclude && !cn.is_empty() && !cn.contains(' ') {
+        if cn.contains('@') {
+            sans.email.push(cn.to_string());
+        } else {
+            sans.dns.push(cn.to_string());
+        }
+    }
+    for n in list_field(data, "alt_names") {
+        if n.contains('@') {
+            sans.email.push(n);
+        } else if !sans.dns.contains(&n) {
+            sans.dns.push(n);
+        }
+    }
+    sans.ip = field_list_ips(data, "ip_sans")?;
+    sans.uri = list_field(data, "uri_sans");
+    Ok(sans)
+}
+
+pub fn random_serial() -> Vec<u8> {
+    let mut s = [0u8; 20];
+    getrandom::fill(&mut s).expect("the OS random source works");
+    s[0] &= 0x7f;
+    if s[0] == 0 {
+        s[0] = 0x01;
+    }
+    s.to_vec()
+}
+
+pub fn serial_hex(serial: &[u8]) -> String {
+    serial
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Not-after of a CA certificate: ttl (else the mount's default), capped at the mount's max.
+fn ca_not_after(
+    mount: &Mount,
+    data: &Map<String, Value>,
+    now: i64,
+    warnings: &mut Vec<String>,
+) -> Result<i64, EngineError> {
+    if let Some(na) = field_str(data, "not_after").filter(|s| !s.is_empty()) {
+        let t = time::OffsetDateTime::parse(&na, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| EngineError::bad(format!("failed to parse not_after {na:?}: {e}")))?;
+        return Ok(t.unix_timestamp());
+    }
+    let mut ttl = ttl_field(data, "ttl")?;
+    if ttl == 0 {
+        ttl = mount.default_ttl();
+    }
+    let max = mount.max_ttl();
+    if ttl > max {
+        warnings.push(super::sign::ttl_capped_warning(ttl, max));
+        ttl = max;
+    }
+    Ok(now + ttl as i64)
+}
+
+fn key_from_request(data: &Map<String, Value>) -> Result<PrivateKey, EngineError> {
+    let kt = field_str(data, "key_type").unwrap_or_else(|| "rsa".into());
+    let key_type = match kt.as_str() {
+        "rsa" => KeyType::Rsa,
+        "ec" => KeyType::Ec,
+        "ed25519" => KeyType::Ed25519,
+        other => {
+            return Err(EngineError::bad(format!(
+                "unknown key_type value \"{other}\": use rsa, ec or ed25519"
+            )));
+        }
+    };
+    let bits = int_field(data, "key_bits", 0)?;
+    let bits = if bits <= 0 {
+        key_type.default_bits()
+    } else {
+        bits as u32
+    };
+    PrivateKey::generate(key_type, bits).map_err(pki_error)
+}
+
+fn private_key_fields(
+    out: &mut Map<String, Value>,
+    key: &PrivateKey,
+    data: &Map<String, Value>,
+) -> Result<(), EngineError> {
+    let pkcs8 = field_str(data, "private_key_format").as_deref() == Some("pkcs8");
+    let pem = if pkcs8 {
+        key.to_pkcs8_pem()
+    } else {
+        key.to_vault_pem()
+    }
+    .map_err(pki_error)?;
+    out.insert("private_key".into(), json!(pem.as_str()));
+    out.insert("private_key_type".into(), json!(key.key_type().as_str()));
+    Ok(())
+}
+
+fn format_cert(der: &[u8], format: &str) -> String {
+    match format {
+        "der" => B64.encode(der),
+        _ => cert::pem_encode("CERTIFICATE", der),
+    }
+}
+
+fn response_format(data: &Map<String, Value>) -> Result<String, EngineError> {
+    let f = field_str(data, "format").unwrap_or_else(|| "pem".into());
+    match f.as_str() {
+        "pem" | "der" | "pem_bundle" => Ok(f),
+        other => Err(EngineError::bad(format!(
+            "unknown format \"{other}\": use pem, der or pem_bundle"
+        ))),
+    }
+}
+
+pub fn generate_root(
+    engine: &Engine,
+    mount: &Mount,
+    kind: &str,
+    data: &Map<String, Value>,
+) -> Result<Response, EngineError> {
+    if !matches!(kind, "internal" | "exported" | "existing") {
+        return Err(EngineError::bad(format!(
+            "unknown type \"{kind}\": use internal, exported or existing"
+        )));
+    }
+    let format = response_format(data)?;
+    let cn = field_str(data, "common_name").unwrap_or_default();
+    if cn.is_empty() {
+        return Err(EngineError::bad("the common_name field is required"));
+    }
+    let key = if kind == "existing" {
+        let key_ref = field_str(data, "key_ref")
+            .ok_or_else(|| EngineError::bad("missing key_ref for type existing"))?;
+        load_key(engine, mount, &key_ref)?
+    } else {
+        key_from_request(data)?
+    };
+    let signature_bits = int_field(data, "signature_bits", 0)? as u32;
+    let now = now();
+    let mut warnings = vec![];
+    let not_after = ca_not_after(mount, data, now, &mut warnings)?;
+    let max_path = int_field(data, "max_path_length", -1)?;
+    let urls = read_urls_in(engine, mount)?;
+    let spec = CertSpec {
+        serial: random_serial(),
+        not_before: now - ttl_field(data, "not_before_duration")?.max(30) as i64,
+        not_after,
+        subject: subject_from(data, &cn),
+        sans: ca_sans(data, &cn)?,
+        is_ca: true,
+        max_path_length: if max_path < 0 {
+            None
+        } else {
+            Some(max_path as u32)
+        },
+        key_usage: vec![KeyUsage::CertSign, KeyUsage::CrlSign],
+        issuing_certificates: urls.issuing_certificates.clone(),
+        ocsp_servers: urls.ocsp_servers.clone(),
+        crl_distribution_points: urls.crl_distribution_points.clone(),
+        permitted_dns_domains: list_field(data, "permitted_dns_domains"),
+        use_pss: bool_field(data, "use_pss", false)?,
+        ..CertSpec::default()
+    };
+    let der = cert::self_sign(&spec, &key, signature_bits).map_err(pki_error)?;
+    let pem = cert::pem_encode("CERTIFICATE", &der);
+    let serial = serial_hex(&spec.serial);
+    let issuer_name = field_str(data, "issuer_name").unwrap_or_default();
+    check_issuer_name(engine, mount, &issuer_name)?;
+    let (issuer, key_entry, was_first) = engine.store.atomic_with(|tx| {
+        let key_entry = if kind == "existing" {
+            tx.get::<KeyEntry>(&Keys(mount).key(&field_str(data, "key_ref").unwrap_or_default()))?
+                .ok_or_else(|| EngineError::bad("unable to find PKI key for reference"))?
+        } else {
+            store_key(
+                engine,
+                tx,
+                mount,
+                &key,
+                &field_str(data, "key_name").unwrap_or_default(),
+            )?
+        };
+        let issuer = IssuerEntry {
+            id: uuid(),
+            name: issuer_name.clone(),
+            key_id: key_entry.id.clone(),
+            certificate: pem.clone(),
+            ca_chain: vec![pem.clone()],
+            manual_chain: vec![],
+            leaf_not_after_behavior: default_leaf_behavior(),
+            usage: default_usage(),
+            serial_number: serial.clone(),
+            not_after,
+            revocation_signature_algorithm: String::new(),
+        };
+        tx.put(&Keys(mount).issuer(&issuer.id), &issuer)?;
+        super::certs::store_cert(tx, mount, &serial, &pem, &issuer.id, not_after)?;
+        let was_first = set_default_if_none(tx, mount, &issuer.id)?;
+        Ok::<_, EngineError>((issuer, key_entry, was_first))
+    })?;
+    super::crl::rebuild(engine, mount, &issuer)?;
+    if !was_first {
+        warnings.push(
+            "this mount already had an issuer; the new one is not the default (see config/issuers)"
+                .into(),
+        );
+    }
+    let mut out = Map::new();
+    let cert_text = format_cert(&der, &format);
+    out.insert("certificate".into(), json!(cert_text));
+    out.insert("issuing_ca".into(), json!(cert_text));
+    out.insert("serial_number".into(), json!(serial));
+    out.insert("expiration".into(), json!(not_after));
+    out.insert("issuer_id".into(), json!(issuer.id));
+    out.insert("issuer_name".into(), json!(issuer.name));
+    out.insert("key_id".into(), json!(key_entry.id));
+    out.insert("key_name".into(), json!(key_entry.name));
+    if kind == "exported" {
+        private_key_fields(&mut out, &key, data)?;
+    }
+    Ok(Response {
+        data: Some(Value::Object(out)),
+        warnings,
+        ..Default::default()
+    })
+}
+
+fn check_issuer_name(engine: &Engine, mount: &Mount, name: &str) -> Result<(), EngineError> {
+    if name.is_empty() {
+        return Ok(());
+    }
+    if name == "default"
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(EngineError::bad(format!(
+            "issuer_name \"{name}\" is reserved or contains invalid characters"
+        )));
+    }
+    if all_issuers(engine, mount)?.iter().any(|i| i.name == name) {
+        return Err(EngineError::bad(format!(
+            "issuer name already in use: {name}"
+        )));
+    }
+    Ok(())
+}
+
+fn set_default_if_none(tx: &mut Tx<'_>, mount: &Mount, id: &str) -> Result<bool, EngineError> {
+    let key = Keys(mount).config("issuers");
+    let mut cfg: IssuersConfig = tx.get(&key)?.unwrap_or_default();
+    let exists = !cfg.default.is_empty()
+        && tx
+            .get::<IssuerEntry>(&Keys(mount).issuer(&cfg.default))?
+            .is_some();
+    if exists && !cfg.default_follows_latest_issuer {
+        return Ok(false);
+    }
+    cfg.default = id.to_string();
+    tx.put(&key, &cfg)?;
+    Ok(true)
+}
+
+pub fn generate_intermediate(
+    engine: &Engine,
+    mount: &Mount,
+    kind: &str,
+    data: &Map<String, Value>,
+) -> Result<Response, EngineError> {
+    if !matches!(kind, "internal" | "exported" | "existing") {
+        return Err(EngineError::bad(format!(
+            "unknown type \"{kind}\": use internal, exported or existing"
+        )));
+    }
+    let cn = field_str(data, "common_name").unwrap_or_default();
+    if cn.is_empty() {
+        return Err(EngineError::bad("the common_name field is required"));
+    }
+    let key = if kind == "existing" {
+        load_key(
+            engine,
+            mount,
+            &field_str(data, "key_ref").unwrap_or_default(),
+        )?
+    } else {
+        key_from_request(data)?
+    };
+    let csr_pem = shared::pki::csr::build_csr(
+        &key,
+        &subject_from(data, &cn),
+        &ca_sans(data, &cn)?,
+        &Default::default(),
+    )
+    .map_err(pki_error)?;
+    let key_entry = if kind == "existing" {
+        engine
+            .store
+            .get::<KeyEntry>(&Keys(mount).key(&field_str(data, "key_ref").unwrap_or_default()))?
+            .ok_or_else(|| EngineError::bad("unable to find PKI key for reference"))?
+    } else {
+        engine.store.atomic_with(|tx| {
+            store_key(
+                engine,
+                tx,
+                mount,
+                &key,
+                &field_str(data, "key_name").unwrap_or_default(),
+            )
+        })?
+    };
+    let mut out = Map::new();
+    let format = response_format(data)?;
+    let csr = if format == "der" {
+        let der = cert::pem_decode_all(&csr_pem)
+            .map_err(pki_error)?
+            .into_iter()
+            .next()
+            .map(|(_, d)| d)
+            .unwrap_or_default();
+        B64.encode(der)
+    } else {
+        csr_pem
+    };
+    out.insert("csr".into(), json!(csr));
+    out.insert("key_id".into(), json!(key_entry.id));
+    out.insert("key_type".into(), json!(key.key_type().as_str()));
+    if kind == "exported" {
+        private_key_fields(&mut out, &key, data)?;
+    }
+    Ok(Response::data(Value::Object(out)))
+}
+
+/// `intermediate/set-signed` (and `issuers/import/bundle`): imports every certificate of
+/// the PEM bundle as an issuer, links each to a key of this mount when its public key
+/// matches, rebuilds every issuer's chain and picks a default if there is none.
+pub fn set_signed(
+    engine: &Engine,
+    mount: &Mount,
+    data: &Map<String, Value>,
+) -> Result<Response, EngineError> {
+    let bundle = field_str(data, "certificate").unwrap_or_default();
+    if bundle.trim().is_empty() {
+        return Err(EngineError::bad(
+            "no certificate provided in the \"certificate\" parameter",
+        ));
+    }
+    let blocks = cert::pem_decode_all(&bundle).map_err(pki_error)?;
+    let certs: Vec<Vec<u8>> = blocks
+        .into_iter()
+        .filter(|(label, _)| label == "CERTIFICATE")
+        .map(|(_, der)| der)
+        .collect();
+    if certs.is_empty() {
+        return Err(EngineError::bad(
+            "no certificates found in the \"certificate\" parameter",
+        ));
+    }
+    let mut infos = Vec::new();
+    for der in &certs {
+        let info = cert::parse_certificate(der).map_err(pki_error)?;
+        if !info.is_ca {
+            return Err(EngineError::bad(format!(
+                "refusing to import non-CA certificate {} as an issuer",
+                info.subject_dn
+            )));
+        }
+        infos.push(info);
+    }
+    // Which stored keys match which certificates.
+    let keys = Keys(mount);
+    let mut key_entries = Vec::new();
+    for id in engine.store.list(&keys.keys())? {
+        if let Some(k) = engine.store.get::<KeyEntry>(&keys.key(&id))? {
+            key_entries.push(k);
+        }
+    }
+    let mut key_spki = Vec::new();
+    for k in &key_entries {
+        key_spki.push((
+            k.id.clone(),
+            load_key(engine, mount, &k.id)?.public_key_der(),
+        ));
+    }
+    let existing = all_issuers(engine, mount)?;
+    let mut imported = Vec::new();
+    let mut existing_ids = Vec::new();
+    let mut mapping = Map::new();
+    let result = engine.store.atomic_with(|tx| {
+        let mut all = existing.clone();
+        for (der, info) in certs.iter().zip(&infos) {
+            let pem = cert::pem_encode("CERTIFICATE", der);
+            if let Some(e) = all.iter().find(|i| {
+                cert::pem_decode_all(&i.certificate)
+                    .ok()
+                    .and_then(|v| v.into_iter().next())
+                    .map(|(_, d)| d)
+                    .as_deref()
+                    == Some(der.as_slice())
+            }) {
+                existing_ids.push(e.id.clone());
+                continue;
+            }
+            let key_id = key_spki
+                .iter()
+                .find(|(_, spki)| *spki == info.spki_der)
+                .map(|(id, _)| id.clone())
+                .unwrap_or_default();
+            let issuer = IssuerEntry {
+                id: uuid(),
+                name: String::new(),
+                key_id: key_id.clone(),
+                certificate: pem.clone(),
+                ca_chain: vec![],
+                manual_chain: vec![],
+                leaf_not_after_behavior: default_leaf_behavior(),
+                usage: default_usage(),
+                serial_number: info.serial.clone(),
+                not_after: info.not_after,
+                revocation_signature_algorithm: String::new(),
+            };
+            mapping.insert(issuer.id.clone(), json!(key_id));
+            imported.push(issuer.id.clone());
+            all.push(issuer);
+        }
+        rebuild_chains(&mut all);
+        for i in &all {
+            tx.put(&keys.issuer(&i.id), i)?;
+        }
+        // The default: the first newly imported issuer that can sign.
+        if let Some(first) = all
+            .iter()
+            .find(|i| imported.contains(&i.id) && !i.key_id.is_empty())
+        {
+            set_default_if_none(tx, mount, &first.id)?;
+        }
+        Ok::<_, EngineError>(all)
+    })?;
+    for i in result
+        .iter()
+        .filter(|i| imported.contains(&i.id) && !i.key_id.is_empty())
+    {
+        super::crl::rebuild(engine, mount, i)?;
+    }
+    let imported_keys: Vec<String> = vec![];
+    Ok(Response::data(json!({
+        "imported_issuers": imported,
+        "imported_keys": imported_keys,
+        "existing_issuers": existing_ids,
+        "existing_keys": [],
+        "mapping": mapping,
+    })))
+}
+
+/// Builds each issuer's chain by following subject → issuer names (and signatures)
+/// through the mount's issuers, up to a self-signed root.
+fn rebuild_chains(all: &mut [IssuerEntry]) {
+    let ders: Vec<Vec<u8>> = all
+        .iter()
+        .map(|i| {
+            cert::pem_decode_all(&i.certificate)
+                .ok()
+                .and_then(|v| v.into_iter().next())
+                .map(|(_, d)| d)
+                .unwrap_or_default()
+        })
+        .collect();
+    let chains: Vec<Vec<String>> = (0..all.len())
+        .map(|start| {
+            let mut chain = vec![all[start].certificate.clone()];
+            let mut cur = start;
+            for _ in 0..all.len() {
+                if shared::pki::verify::verify_issued_by(&ders[cur], &ders[cur]).is_ok() {
+                    break; // self-signed: the root
+                }
+                let Some(parent) = (0..all.len()).find(|&p| {
+                    p != cur && shared::pki::verify::verify_issued_by(&ders[cur], &ders[p]).is_ok()
+                }) else {
+                    break;
+                };
+                if chain.contains(&all[parent].certificate) {
+                    break;
+                }
+                chain.push(all[parent].certificate.clone());
+                cur = parent;
+            }
+            chain
+        })
+        .collect();
+    for (i, chain) in all.iter_mut().zip(chains) {
+        if i.manual_chain.is_empty() {
+            i.ca_chain = chain;
+        }
+    }
+}
+
+pub fn read_urls(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {
+    let u = read_urls_in(engine, mount)?;
+    Ok(Response::data(json!(u)))
+}
+
+pub fn write_urls(
+    engine: &Engine,
+    mount: &Mount,
+    data: &Map<String, Value>,
+) -> Result<Response, EngineError> {
+    let mut u = read_urls_in(engine, mount)?;
+    for (field, target) in [
+        ("issuing_certificates", &mut u.issuing_certificates),
+        ("crl_distribution_points", &mut u.crl_distribution_points),
+        ("ocsp_servers", &mut u.ocsp_servers),
+    ] {
+        if data.contains_key(field) {
+            let list = list_field(data, field);
+            for url in &list {
+                if !(url.starts_with("http://")
+                    || url.starts_with("https://")
+                    || url.starts_with("ldap://"))
+                    || url.contains(' ')
+                {
+                    return Err(EngineError::bad(format!(
+                        "invalid URL in \"{field}\": {url}"
+                    )));
+                }
+            }
+            *target = list;
+        }
+    }
+    if data.contains_key("enable_templating") {
+        u.enable_templating = bool_field(data, "enable_templating", false)?;
+    }
+    engine.store.put(&Keys(mount).config("urls"), &u)?;
+    Ok(Response::data(json!(u)))
+}
+
+pub fn read_issuers_config(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {
+    let cfg = issuers_config(engine, mount)?;
+    Ok(Response::data(
+        json!({ "default": cfg.default, "default_follows_latest_issuer": cfg.default_follows_latest_issuer }),
+    ))
+}
+
+pub fn write_issuers_config(
+    engine: &Engine,
+    mount: &Mount,
+    data: &Map<String, Value>,
+) -> Result<Response, EngineError> {
+    let mut cfg = issuers_config(engine, mount)?;
+    if let Some(r) = field_str(data, "default").or_else(|| field_str(data, "issuer_ref")) {
+        let issuer = load_issuer(engine, mount, &r)?;
+        cfg.default = issuer.id;
+    }
+    if data.contains_key("default_follows_latest_issuer") {
+        cfg.default_follows_latest_issuer =
+            bool_field(data, "default_follows_latest_issuer", false)?;
+    }
+    engine.store.put(&Keys(mount).config("issuers"), &cfg)?;
+    read_issuers_config(engine, mount)
+}
+
+pub fn list(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {
+    let cfg = issuers_config(engine, mount)?;
+    let all = all_issuers(engine, mount)?;
+    if all.is_empty() {
+        return Err(EngineError::NotFound(String::new()));
+    }
+    let mut info = Map::new();
+    for i in &all {
+        info.insert(
+            i.id.clone(),
+            json!({ "issuer_name": i.name, "is_default": i.id == cfg.default, "serial_number": i.serial_number, "key_id": i.key_id }),
+        );
+    }
+    let keys: Vec<String> = all.iter().map(|i| i.id.clone()).collect();
+    Ok(Response::data(json!({ "keys": keys, "key_info": info })))
+}
+
+pub fn list_keys(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {
+    let k = Keys(mount);
+    let mut info = Map::new();
+    let ids = engine.store.list(&k.keys())?;
+    for id in &ids {
+        if let Some(e) = engine.store.get::<KeyEntry>(&k.key(id))? {
+            info.insert(
+                id.clone(),
+                json!({ "key_name": e.name, "key_type": e.key_type, "key_bits": e.key_bits }),
+            );
+        }
+    }
+    if ids.is_empty() {
+        return Err(EngineError::NotFound(String::new()));
+    }
+    Ok(Response::data(json!({ "keys": ids, "key_info": info })))
+}
+
+fn issuer_json(engine: &Engine, mount: &Mount, i: &IssuerEntry) -> Result<Value, EngineError> {
+    let urls = read_urls_in(engine, mount)?;
+    Ok(json!({
+        "issuer_id": i.id,
+        "issuer_name": i.name,
+        "key_id": i.key_id,
+        "certificate": i.certificate,
+        "ca_chain": i.ca_chain,
+        "manual_chain": if i.manual_chain.is_empty() { Value::Null } else { json!(i.manual_chain) },
+        "leaf_not_after_behavior": i.leaf_not_after_behavior,
+        "usage": i.usage,
+        "revocation_signature_algorithm": i.revocation_signature_algorithm,
+        "serial_number": i.serial_number,
+        "issuing_certificates": urls.issuing_certificates,
+        "crl_distribution_points": urls.crl_distribution_points,
+        "ocsp_servers": urls.ocsp_servers,
+        "enable_aia_url_templating": urls.enable_templating,
+    }))
+}
+
+pub fn read(engine: &Engine, mount: &Mount, reference: &str) -> Result<Response, EngineError> {
+    let i = load_issuer(engine, mount, reference)?;
+    Ok(Response::data(issuer_json(engine, mount, &i)?))
+}
+
+pub fn update(
+    engine: &Engine,
+    mount: &Mount,
+    reference: &str,
+    data: &Map<String, Value>,
+) -> Result<Response, EngineError> {
+    let mut i = load_issuer(engine, mount, reference)?;
+    if let Some(name) = field_str(data, "issuer_name")
+        && name != i.name
+    {
+        check_issuer_name(engine, mount, &name)?;
+        i.name = name;
+    }
+    if let Some(b) = field_str(data, "leaf_not_after_behavior") {
+        if !matches!(b.as_str(), "err" | "truncate" | "permit") {
+            return Err(EngineError::bad(format!(
+                "invalid leaf_not_after_behavior \"{b}\": use err, truncate or permit"
+            )));
+        }
+        i.leaf_not_after_behavior = b;
+    }
+    if let Some(u) = field_str(data, "usage") {
+        i.usage = u;
+    }
+    engine.store.put(&Keys(mount).issuer(&i.id), &i)?;
+    Ok(Response::data(issuer_json(engine, mount, &i)?))
+}
+
+pub fn delete(engine: &Engine, mount: &Mount, reference: &str) -> Result<Response, EngineError> {
+    let i = match load_issuer(engine, mount, reference) {
+        Ok(i) => i,
+        Err(_) => return Ok(Response::empty()),
+    };
+    engine.store.atomic_with(|tx| {
+        tx.delete(&Keys(mount).issuer(&i.id))?;
+        let key = Keys(mount).config("issuers");
+        let mut cfg: IssuersConfig = tx.get(&key)?.unwrap_or_default();
+        if cfg.default == i.id {
+            cfg.default = String::new();
+            tx.put(&key, &cfg)?;
+        }
+        Ok::<_, EngineError>(())
+    })?;
+    Ok(Response::empty())
+}
+
+/// `DELETE root`: removes every issuer and key of the mount (certificates stay).
+pub fn delete_all(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {
+    let k = Keys(mount);
+    engine.store.atomic_with(|tx| {
+        tx.delete_prefix(&k.issuers())?;
+        tx.delete_prefix(&k.keys())?;
+        tx.delete(&k.config("issuers"))?;
+        Ok::<_, EngineError>(())
+    })?;
+    Ok(Response::empty())
+}
+
+fn first_der(pem: &str) -> Result<Vec<u8>, EngineError> {
+    cert::pem_decode_all(pem)
+        .map_err(pki_error)?
+        .into_iter()
+        .next()
+        .map(|(_, d)| d)
+        .ok_or_else(|| EngineError::Internal("stored issuer has no certificate".into()))
+}
+
+pub fn read_cert(
+    engine: &Engine,
+    mount: &Mount,
+    reference: &str,
+    fmt: &str,
+) -> Result<Response, EngineError> {
+    let i = load_issuer(engine, mount, reference)?;
+    match fmt {
+        "pem" => Ok(Response::raw(
+            "application/pem-certificate-chain",
+            i.certificate.clone().into_bytes(),
+        )),
+        "der" => Ok(Response::raw(
+            "application/pkix-cert",
+            first_der(&i.certificate)?,
+        )),
+        _ => Ok(Response::data(json!({
+            "certificate": i.certificate,
+            "ca_chain": i.ca_chain,
+            "issuer_id": i.id,
+            "issuer_name": i.name,
+        }))),
+    }
+}
+
+pub fn read_chain(engine: &Engine, mount: &Mount, as_json: bool) -> Result<Response, EngineError> {
+    let i = load_issuer(engine, mount, "default")?;
+    let bundle: String = i
+        .ca_chain
+        .iter()
+        .map(|p| p.trim_end().to_string() + "\n")
+        .collect();
+    if as_json {
+        return Ok(Response::data(
+            json!({ "certificate": bundle, "ca_chain": bundle, "revocation_time": 0 }),
+        ));
+    }
+    Ok(Response::raw(
+        "application/pem-certificate-chain",
+        bundle.into_bytes(),
+    ))
+}
+
+pub fn read_cert_entry(
+    engine: &Engine,
+    mount: &Mount,
+    reference: &str,
+) -> Result<Response, EngineError> {
+    let i = load_issuer(engine, mount, reference)?;
+    Ok(Response::data(
+        json!({ "certificate": i.certificate, "revocation_time": 0, "issuer_id": i.id }),
+    ))
+}
+
+/// A list of IP addresses (`ip_sans`), each checked.
+pub fn field_list_ips(
+    data: &Map<String, Value>,
+    key: &str,
+) -> Result<Vec<std::net::IpAddr>, EngineError> {
+    list_field(data, key)
+        .into_iter()
+        .map(|ip| {
+            ip.parse().map_err(|_| {
+                EngineError::bad(format!(
+                    "the value \"{ip}\" in \"{key}\" is not a valid IP address"
+                ))
+            })
+        })
+        .collect()
+}

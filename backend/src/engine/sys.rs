@@ -1,0 +1,476 @@
+//! `sys/*`: health and seal status, secrets engine and auth method mounts (with tune),
+//! ACL policies (`sys/policies/acl/:name` and the older `sys/policy/:name`), and
+//! `sys/capabilities-self`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::engine::mounts::{self, Mount, Route, Table};
+use crate::engine::policy::{self, Acl, Policy};
+use crate::engine::storage::{StorageError, Tx};
+use crate::engine::{Caller, Engine, EngineError, Operation, Request, Response, field_str, now};
+use shared::pki::duration::parse_duration_value;
+
+/// Secrets engine types this engine can mount.
+const SECRETS_TYPES: &[&str] = &["pki"];
+/// Auth method types this engine can enable.
+const AUTH_TYPES: &[&str] = &[];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredPolicy {
+    name: String,
+    raw: String,
+}
+
+pub fn store_policy(tx: &mut Tx<'_>, name: &str, raw: &str) -> Result<(), StorageError> {
+    tx.put(
+        &format!("policy/{name}"),
+        &StoredPolicy {
+            name: name.into(),
+            raw: raw.into(),
+        },
+    )
+}
+
+/// The ACL for a token's policies (`root` grants everything; unknown names grant nothing).
+pub fn acl_for(engine: &Engine, names: &[String]) -> Result<Acl, EngineError> {
+    if names.iter().any(|n| n == "root") {
+        return Ok(Acl::new(&[], true));
+    }
+    let mut policies = Vec::new();
+    for name in names {
+        if let Some(p) = engine
+            .store
+            .get::<StoredPolicy>(&format!("policy/{name}"))?
+        {
+            match Policy::parse(&p.name, &p.raw) {
+                Ok(parsed) => policies.push(parsed),
+                Err(e) => {
+                    tracing::warn!(policy = %name, error = %e, "stored policy does not parse; ignored")
+                }
+            }
+        }
+    }
+    Ok(Acl::new(&policies, false))
+}
+
+/// Existence checks for writes (Vault's create-vs-update distinction).
+pub fn exists(engine: &Engine, rel: &str) -> Result<Option<bool>, EngineError> {
+    let name = rel
+        .strip_prefix("policies/acl/")
+        .or_else(|| rel.strip_prefix("policy/"));
+    match name {
+        Some(n) => Ok(Some(
+            engine
+                .store
+                .get::<StoredPolicy>(&format!("policy/{}", n.to_lowercase()))?
+                .is_some(),
+        )),
+        None => Ok(None),
+    }
+}
+
+pub fn handle(
+    engine: &Engine,
+    caller: &Caller,
+    route: &Route,
+    req: &Request,
+) -> Result<Response, EngineError> {
+    let rel = route.rel.as_str();
+    let op = req.operation;
+    let segs: Vec<&str> = rel.split('/').collect();
+    let write = matches!(op, Operation::Create | Operation::Update);
+    match (segs.as_slice(), op) {
+        (["health"], Operation::Read) => Ok(Response::bare(200, health())),
+        (["seal-status"], Operation::Read) => Ok(Response::bare(200, seal_status())),
+        (["leader"], Operation::Read) => Ok(Response::bare(
+            200,
+            json!({"ha_enabled": false, "is_self": true, "leader_address": "", "leader_cluster_address": "", "performance_standby": false}),
+        )),
+
+        (["mounts"], Operation::Read) => list_mounts(engine, Table::Secrets),
+        (["mounts", path @ ..], _) if !path.is_empty() && path.last() == Some(&"tune") => {
+            let p = path[..path.len() - 1].join("/");
+            match op {
+                Operation::Read => read_tune(engine, Table::Secrets, &p),
+                Operation::Create | Operation::Update => {
+                    tune(engine, Table::Secrets, &p, &req.data)
+                }
+                _ => Err(EngineError::Unsupported),
+            }
+        }
+        (["mounts", path @ ..], _) if !path.is_empty() => {
+            let p = path.join("/");
+            match op {
+                Operation::Read => read_mount(engine, Table::Secrets, &p),
+                Operation::Create | Operation::Update => {
+                    enable(engine, Table::Secrets, &p, &req.data)
+                }
+                Operation::Delete => disable(engine, Table::Secrets, &p),
+                _ => Err(EngineError::Unsupported),
+            }
+        }
+        (["auth"], Operation::Read) => list_mounts(engine, Table::Auth),
+        (["auth", path @ ..], _) if !path.is_empty() && path.last() == Some(&"tune") => {
+            let p = path[..path.len() - 1].join("/");
+            match op {
+                Operation::Read => read_tune(engine, Table::Auth, &p),
+                Operation::Create | Operation::Update => tune(engine, Table::Auth, &p, &req.data),
+                _ => Err(EngineError::Unsupported),
+            }
+        }
+        (["auth", path @ ..], _) if !path.is_empty() => {
+            let p = path.join("/");
+            match op {
+                Operation::Create | Operation::Update => enable(engine, Table::Auth, &p, &req.data),
+                Operation::Delete => disable(engine, Table::Auth, &p),
+                Operation::Read => read_mount(engine, Table::Auth, &p),
+                _ => Err(EngineError::Unsupported),
+            }
+        }
+
+        (["policies", "acl"] | ["policy"], Operation::List) => list_policies(engine, false),
+        (["policy"], Operation::Read) => list_policies(engine, true),
+        (["policies", "acl", name] | ["policy", name], _) => {
+            let legacy = segs[0] == "policy";
+            match op {
+                Operation::Read => read_policy(engine, name, legacy),
+                _ if write => write_policy(engine, name, &req.data),
+                Operation::Delete => delete_policy(engine, name),
+                _ => Err(EngineError::Unsupported),
+            }
+        }
+        (["capabilities-self"], Operation::Create | Operation::Update) => {
+            capabilities_self(caller, &req.data)
+        }
+        _ => Err(EngineError::no_route(&req.path)),
+    }
+}
+
+fn health() -> Value {
+    json!({
+        "initialized": true,
+        "sealed": false,
+        "standby": false,
+        "performance_standby": false,
+        "replication_performance_mode": "disabled",
+        "replication_dr_mode": "disabled",
+        "server_time_utc": now(),
+        "version": format!("{}+pki-console", shared::VERSION),
+        "enterprise": false,
+        "cluster_name": "pki-console",
+        "cluster_id": "",
+        "echo_duration_ms": 0,
+        "clock_skew_ms": 0,
+    })
+}
+
+fn seal_status() -> Value {
+    json!({
+        "type": "shamir",
+        "initialized": true,
+        "sealed": false,
+        "t": 1,
+        "n": 1,
+        "progress": 0,
+        "nonce": "",
+        "version": format!("{}+pki-console", shared::VERSION),
+        "build_date": "",
+        "migration": false,
+        "cluster_name": "pki-console",
+        "cluster_id": "",
+        "recovery_seal": false,
+        "storage_type": "sqlite",
+    })
+}
+
+fn list_mounts(engine: &Engine, table: Table) -> Result<Response, EngineError> {
+    let mut map = Map::new();
+    for m in mounts::load(engine, table)? {
+        map.insert(m.path.clone(), m.to_json());
+    }
+    // Vault repeats the mounts at the top level for old clients.
+    let mut res = Response::data(Value::Object(map.clone()));
+    res.bare = false;
+    res.auth = None;
+    Ok(Response {
+        data: Some(Value::Object(map)),
+        ..res
+    })
+}
+
+fn find(engine: &Engine, table: Table, path: &str) -> Result<Mount, EngineError> {
+    let want = mounts::normalise(path);
+    mounts::load(engine, table)?
+        .into_iter()
+        .find(|m| m.path == want)
+        .ok_or_else(|| EngineError::bad(format!("no mount at \"{want}\"")))
+}
+
+fn read_mount(engine: &Engine, table: Table, path: &str) -> Result<Response, EngineError> {
+    Ok(Response::data(find(engine, table, path)?.to_json()))
+}
+
+fn read_tune(engine: &Engine, table: Table, path: &str) -> Result<Response, EngineError> {
+    let m = find(engine, table, path)?;
+    Ok(Response::data(json!({
+        "default_lease_ttl": m.default_ttl(),
+        "max_lease_ttl": m.max_ttl(),
+        "force_no_cache": false,
+        "description": m.description,
+        "options": m.options,
+    })))
+}
+
+fn ttl_in(data: &Map<String, Value>, key: &str) -> Result<Option<u64>, EngineError> {
+    match data.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s == "system" || s.is_empty() => Ok(Some(0)),
+        Some(v) => parse_duration_value(v)
+            .map(Some)
+            .map_err(|e| EngineError::bad(format!("invalid {key}: {e}"))),
+    }
+}
+
+fn validate_mount_path(path: &str) -> Result<String, EngineError> {
+    let p = mounts::normalise(path);
+    let inner = p.trim_end_matches('/');
+    if inner.is_empty()
+        || inner
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return Err(EngineError::bad(format!("invalid mount path \"{path}\"")));
+    }
+    if !inner
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+    {
+        return Err(EngineError::bad(format!(
+            "invalid mount path \"{path}\": only letters, digits, '-', '_', '.' and '/' are allowed"
+        )));
+    }
+    for reserved in ["sys/", "auth/", "cubbyhole/", "identity/"] {
+        if p.starts_with(reserved) || reserved.starts_with(&p) {
+            return Err(EngineError::bad(format!(
+                "cannot mount at reserved path \"{p}\""
+            )));
+        }
+    }
+    Ok(p)
+}
+
+fn enable(
+    engine: &Engine,
+    table: Table,
+    path: &str,
+    data: &Map<String, Value>,
+) -> Result<Response, EngineError> {
+    let kind = field_str(data, "type").unwrap_or_default();
+    let (allowed, what) = match table {
+        Table::Secrets => (SECRETS_TYPES, "secrets engine"),
+        Table::Auth => (AUTH_TYPES, "auth method"),
+    };
+    if kind.is_empty() {
+        return Err(EngineError::bad(
+            "missing \"type\": the type of the backend to enable",
+        ));
+    }
+    if !allowed.contains(&kind.as_str()) {
+        return Err(EngineError::bad(format!(
+            "plugin not found in the catalog: {kind} (this server's {what}s: {})",
+            if allowed.is_empty() {
+                "none yet".to_string()
+            } else {
+                allowed.join(", ")
+            }
+        )));
+    }
+    let path = match table {
+        Table::Secrets => validate_mount_path(path)?,
+        Table::Auth => mounts::normalise(path),
+    };
+    let mut mount = Mount::new(
+        &path,
+        &kind,
+        &field_str(data, "description").unwrap_or_default(),
+    );
+    if let Some(Value::Object(cfg)) = data.get("config") {
+        mount.config.default_lease_ttl = ttl_in(cfg, "default_lease_ttl")?.unwrap_or(0);
+        mount.config.max_lease_ttl = ttl_in(cfg, "max_lease_ttl")?.unwrap_or(0);
+    }
+    if let Some(Value::Object(o)) = data.get("options") {
+        mount.options = o.clone();
+    }
+    engine.store.atomic_with(|tx| {
+        let mut all = mounts::load_tx(tx, table)?;
+        if let Some(existing) = all
+            .iter()
+            .find(|m| path.starts_with(&m.path) || m.path.starts_with(&path))
+        {
+            return Err(EngineError::bad(format!(
+                "path is already in use at {}",
+                existing.path
+            )));
+        }
+        all.push(mount);
+        mounts::save(tx, table, &all)?;
+        Ok(())
+    })?;
+    Ok(Response::empty())
+}
+
+fn disable(engine: &Engine, table: Table, path: &str) -> Result<Response, EngineError> {
+    let want = mounts::normalise(path);
+    if table == Table::Auth && want == "token/" {
+        return Err(EngineError::bad(
+            "token credential backend cannot be disabled",
+        ));
+    }
+    engine.store.atomic_with(|tx| {
+        let mut all = mounts::load_tx(tx, table)?;
+        if let Some(pos) = all
+            .iter()
+            .position(|m| m.path == want && m.kind != "system")
+        {
+            let m = all.remove(pos);
+            tx.delete_prefix(&m.storage_prefix())?;
+            mounts::save(tx, table, &all)?;
+        }
+        Ok::<_, EngineError>(())
+    })?;
+    // Vault answers 204 whether or not something was mounted there.
+    Ok(Response::empty())
+}
+
+fn tune(
+    engine: &Engine,
+    table: Table,
+    path: &str,
+    data: &Map<String, Value>,
+) -> Result<Response, EngineError> {
+    let want = mounts::normalise(path);
+    let default = ttl_in(data, "default_lease_ttl")?;
+    let max = ttl_in(data, "max_lease_ttl")?;
+    let description = field_str(data, "description");
+    engine.store.atomic_with(|tx| {
+        let mut all = mounts::load_tx(tx, table)?;
+        let m = all
+            .iter_mut()
+            .find(|m| m.path == want)
+            .ok_or_else(|| EngineError::bad(format!("no mount at \"{want}\"")))?;
+        let new_max = max.unwrap_or(m.config.max_lease_ttl);
+        let new_default = default.unwrap_or(m.config.default_lease_ttl);
+        let eff_max = if new_max == 0 {
+            mounts::SYSTEM_MAX_TTL
+        } else {
+            new_max
+        };
+        if new_default > eff_max {
+            return Err(EngineError::bad(
+                "backend max lease TTL cannot be less than backend default lease TTL",
+            ));
+        }
+        m.config.max_lease_ttl = new_max;
+        m.config.default_lease_ttl = new_default;
+        if let Some(d) = description {
+            m.description = d;
+        }
+        mounts::save(tx, table, &all)?;
+        Ok::<_, EngineError>(())
+    })?;
+    Ok(Response::empty())
+}
+
+fn list_policies(engine: &Engine, legacy_read: bool) -> Result<Response, EngineError> {
+    let mut names = engine.store.list("policy/")?;
+    names.push("root".into());
+    names.sort();
+    if legacy_read {
+        return Ok(Response::data(json!({ "keys": names, "policies": names })));
+    }
+    Response::list(names)
+}
+
+fn read_policy(engine: &Engine, name: &str, legacy: bool) -> Result<Response, EngineError> {
+    let name = name.to_lowercase();
+    if name == "root" {
+        // Vault: the root policy has no rules to show.
+        return Ok(Response::data(
+            json!({ "name": "root", "policy": "", "rules": "" }),
+        ));
+    }
+    let p = engine
+        .store
+        .get::<StoredPolicy>(&format!("policy/{name}"))?
+        .ok_or_else(|| EngineError::NotFound(String::new()))?;
+    let mut data = json!({ "name": p.name, "policy": p.raw });
+    if legacy {
+        data["rules"] = json!(p.raw);
+    }
+    Ok(Response::data(data))
+}
+
+fn write_policy(
+    engine: &Engine,
+    name: &str,
+    data: &Map<String, Value>,
+) -> Result<Response, EngineError> {
+    let name = policy::validate_name(name).map_err(|e| EngineError::bad(e.to_string()))?;
+    if name == "root" {
+        return Err(EngineError::bad("cannot update \"root\" policy"));
+    }
+    let raw = match data.get("policy").or_else(|| data.get("rules")) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(_)) => data["policy"].to_string(),
+        _ => return Err(EngineError::bad("'policy' parameter not supplied or empty")),
+    };
+    if raw.trim().is_empty() {
+        return Err(EngineError::bad("'policy' parameter not supplied or empty"));
+    }
+    // A policy that does not parse is refused; the stored one stays as it was.
+    Policy::parse(&name, &raw)
+        .map_err(|e| EngineError::bad(format!("failed to parse policy: {e}")))?;
+    engine.store.atomic(|tx| store_policy(tx, &name, &raw))?;
+    Ok(Response::empty())
+}
+
+fn delete_policy(engine: &Engine, name: &str) -> Result<Response, EngineError> {
+    let name = name.to_lowercase();
+    match name.as_str() {
+        "root" => Err(EngineError::bad("cannot delete \"root\" policy")),
+        "default" => Err(EngineError::bad("cannot delete \"default\" policy")),
+        _ => {
+            engine.store.delete(&format!("policy/{name}"))?;
+            Ok(Response::empty())
+        }
+    }
+}
+
+fn capabilities_self(caller: &Caller, data: &Map<String, Value>) -> Result<Response, EngineError> {
+    let mut paths: Vec<String> = match data.get("paths") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(s)) => s.split(',').map(|p| p.trim().to_string()).collect(),
+        _ => vec![],
+    };
+    if let Some(p) = field_str(data, "path") {
+        paths.push(p);
+    }
+    if paths.is_empty() {
+        return Err(EngineError::bad("'paths' parameter not supplied"));
+    }
+    let mut out = Map::new();
+    let mut all = vec![];
+    for p in &paths {
+        let caps = caller.acl.capabilities(p.trim_start_matches('/'));
+        all = caps.clone();
+        out.insert(p.clone(), json!(caps));
+    }
+    if paths.len() == 1 {
+        out.insert("capabilities".into(), json!(all));
+    }
+    Ok(Response::data(Value::Object(out)))
+}
