@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod barrier;
+pub mod kubernetes;
 pub mod mounts;
 pub mod pki;
 pub mod policy;
@@ -37,6 +38,8 @@ pub struct EngineConfig {
     pub kek: Option<String>,
     /// Audit log file; `None` uses `<data_dir>/audit.log`.
     pub audit_log: Option<PathBuf>,
+    /// How long a Kubernetes login waits for the cluster's TokenReview answer.
+    pub kubernetes_timeout: std::time::Duration,
 }
 
 pub const DB_FILE: &str = "pki-console.db";
@@ -49,6 +52,8 @@ pub struct Engine {
     pub(crate) store: Store,
     pub(crate) barrier: Barrier,
     audit: Audit,
+    /// Bounds a Kubernetes login's TokenReview exchange.
+    pub(crate) kubernetes_timeout: std::time::Duration,
 }
 
 /// Who is making a request, once their token checked out.
@@ -86,6 +91,7 @@ impl Engine {
             store,
             barrier,
             audit,
+            kubernetes_timeout: config.kubernetes_timeout,
         };
         engine.initialise(&config.data_dir)?;
         Ok(engine)
@@ -127,6 +133,7 @@ impl Engine {
             Backend::Sys => sys::handle(self, &caller, &route, &req),
             Backend::Token => token::handle(self, &caller, &route, &req),
             Backend::Pki(mount) => pki::handle(self, mount, &route.rel, &req),
+            Backend::Kubernetes(mount) => kubernetes::handle(self, mount, &route.rel, &req),
         };
         self.audit.response(&caller, &req, &result)?;
         result
@@ -163,6 +170,7 @@ impl Engine {
             Backend::Sys => sys::exists(self, &route.rel)?,
             Backend::Token => None,
             Backend::Pki(mount) => pki::exists(self, mount, &route.rel)?,
+            Backend::Kubernetes(mount) => kubernetes::exists(self, mount, &route.rel)?,
         };
         Ok(if exists == Some(false) {
             Operation::Create

@@ -146,6 +146,8 @@ pub enum Backend {
     Sys,
     Token,
     Pki(Mount),
+    /// A `kubernetes` auth method, at `auth/<its path>`.
+    Kubernetes(Mount),
 }
 
 /// A resolved request path: the backend and the path relative to its mount.
@@ -177,7 +179,21 @@ pub fn route(engine: &Engine, path: &str) -> Result<Route, EngineError> {
                     .into(),
             });
         }
-        return Err(EngineError::no_route(path));
+        let with_slash = format!("{rest}/");
+        let mount = load(engine, Table::Auth)?
+            .into_iter()
+            .filter(|m| m.kind == "kubernetes" && with_slash.starts_with(&m.path))
+            .max_by_key(|m| m.path.len());
+        return match mount {
+            Some(m) => {
+                let rel = with_slash[m.path.len()..].trim_end_matches('/').to_string();
+                Ok(Route {
+                    backend: Backend::Kubernetes(m),
+                    rel,
+                })
+            }
+            None => Err(EngineError::no_route(path)),
+        };
     }
     let with_slash = format!("{path}/");
     let mount = load(engine, Table::Secrets)?
@@ -202,6 +218,7 @@ impl Backend {
         match self {
             Backend::Sys => matches!(rel, "health" | "seal-status" | "leader"),
             Backend::Token => false,
+            Backend::Kubernetes(_) => crate::engine::kubernetes::unauthenticated(rel),
             Backend::Pki(_) => {
                 let read = matches!(op, Operation::Read);
                 let segs: Vec<&str> = rel.split('/').collect();

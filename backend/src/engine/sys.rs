@@ -14,7 +14,7 @@ use shared::pki::duration::parse_duration_value;
 /// Secrets engine types this engine can mount.
 const SECRETS_TYPES: &[&str] = &["pki"];
 /// Auth method types this engine can enable.
-const AUTH_TYPES: &[&str] = &[];
+const AUTH_TYPES: &[&str] = &["kubernetes"];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredPolicy {

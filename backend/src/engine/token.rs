@@ -1,6 +1,7 @@
 //! Token auth (`auth/token/*`): Vault-style service tokens (`hvs.` + random), stored only
 //! as SHA-256 hashes, with policies, TTL, accessor and parent; `create`, `lookup-self`,
-//! `lookup`, `renew-self`, `revoke-self`, `revoke`, `lookup-accessor`.
+//! `lookup`, `renew-self`, `revoke-self`, `revoke`, `lookup-accessor`; and the tokens
+//! auth methods hand out at login ([`create_login_token`]).
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::engine::mounts::{Route, SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL};
+use crate::engine::mounts::{Mount, Route, SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL};
 use crate::engine::storage::{StorageError, Tx};
 use crate::engine::{
     Caller, Engine, EngineError, Operation, Request, Response, field_str, rfc3339,
@@ -41,6 +42,10 @@ pub struct TokenEntry {
     /// Unix time of the last renewal.
     #[serde(default)]
     pub issue_time: i64,
+    /// The longest life renewals may give it, counted from creation: an auth method
+    /// role's `token_max_ttl` or its mount's maximum (0: the system maximum).
+    #[serde(default)]
+    pub max_ttl: u64,
 }
 
 fn hash(token: &str) -> String {
@@ -83,6 +88,7 @@ impl TokenEntry {
             parent_accessor: None,
             num_uses: 0,
             issue_time: now,
+            max_ttl: 0,
         };
         (new_token_string(), entry)
     }
@@ -360,6 +366,7 @@ fn create(
         },
         num_uses: 0,
         issue_time: now,
+        max_ttl: 0,
     };
     let token = new_token_string();
     engine.store.atomic(|tx| store_entry(tx, &token, &entry))?;
@@ -388,11 +395,11 @@ fn renew(
         0 => entry.ttl,
         i => i,
     };
-    let max = if entry.explicit_max_ttl > 0 {
-        entry.explicit_max_ttl
-    } else {
-        SYSTEM_MAX_TTL
-    };
+    let max = [entry.explicit_max_ttl, entry.max_ttl]
+        .into_iter()
+        .filter(|t| *t > 0)
+        .min()
+        .unwrap_or(SYSTEM_MAX_TTL);
     let limit = entry.creation_time + max as i64;
     let new_expiry = (now + increment as i64).min(limit);
     entry.expire_time = Some(new_expiry);
@@ -402,6 +409,96 @@ fn renew(
     let policies = entry.policies.clone();
     Ok(Response {
         auth: Some(entry.auth_block(token, &policies)),
+        ..Default::default()
+    })
+}
+
+/// What an auth method's login hands to the token store (Vault's `logical.Auth`).
+#[derive(Debug, Clone, Default)]
+pub struct LoginAuth {
+    /// The role's token policies, before `default` is added.
+    pub policies: Vec<String>,
+    /// The role's `token_no_default_policy`.
+    pub no_default_policy: bool,
+    /// The method's display name; Vault prefixes the mount path (`kubernetes-ns-name`).
+    pub display_name: String,
+    pub meta: BTreeMap<String, String>,
+    /// The role's `token_ttl` (0: the mount's default lease TTL).
+    pub ttl: u64,
+    /// The role's `token_max_ttl` (0: the mount's maximum lease TTL).
+    pub max_ttl: u64,
+    /// The role's `token_explicit_max_ttl` (0: none).
+    pub explicit_max_ttl: u64,
+}
+
+/// Vault's `SanitizePolicies`: trimmed, lower-cased, deduplicated and sorted, with
+/// `default` added unless asked not to (or `root` is among them).
+pub fn sanitize_policies(policies: &[String], add_default: bool) -> Vec<String> {
+    let mut out: Vec<String> = policies
+        .iter()
+        .map(|p| p.trim().to_lowercase())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if add_default && !out.iter().any(|p| p == "root" || p == "default") {
+        out.push("default".into());
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Mints the service token a successful login returns (an orphan, as Vault's login
+/// tokens are), with Vault's `CalculateTTL`: the role's TTL or else the mount's default,
+/// capped by the role's and the mount's maximum. Answers Vault's `auth` block.
+pub fn create_login_token(
+    engine: &Engine,
+    mount: &Mount,
+    auth: LoginAuth,
+    now: i64,
+) -> Result<Response, EngineError> {
+    let mut max = mount.max_ttl();
+    for limit in [auth.max_ttl, auth.explicit_max_ttl] {
+        if limit > 0 && limit < max {
+            max = limit;
+        }
+    }
+    let mut ttl = if auth.ttl > 0 {
+        auth.ttl
+    } else {
+        mount.default_ttl()
+    };
+    let mut warnings = vec![];
+    if ttl > max {
+        warnings.push(format!(
+            "TTL of \"{}\" exceeded the effective max_ttl of \"{}\"; TTL value is capped accordingly",
+            fmt_go(ttl),
+            fmt_go(max)
+        ));
+        ttl = max;
+    }
+    let policies = sanitize_policies(&auth.policies, !auth.no_default_policy);
+    let source = mount.path.trim_end_matches('/').replace('/', "-");
+    let entry = TokenEntry {
+        accessor: random_accessor(),
+        policies: policies.clone(),
+        display_name: format!("{source}-{}", auth.display_name),
+        meta: auth.meta,
+        creation_time: now,
+        ttl,
+        explicit_max_ttl: auth.explicit_max_ttl,
+        expire_time: Some(now + ttl as i64),
+        renewable: true,
+        path: format!("auth/{}login", mount.path),
+        parent_accessor: None,
+        num_uses: 0,
+        issue_time: now,
+        max_ttl: max,
+    };
+    let token = new_token_string();
+    engine.store.atomic(|tx| store_entry(tx, &token, &entry))?;
+    Ok(Response {
+        auth: Some(entry.auth_block(&token, &policies)),
+        warnings,
         ..Default::default()
     })
 }

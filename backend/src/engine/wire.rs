@@ -85,6 +85,9 @@ pub enum EngineError {
     BadRequest(String),
     #[error("permission denied")]
     PermissionDenied,
+    /// 403 with the reason, as Vault's `CodedError(403, ...)` (an auth method's refusal).
+    #[error("{0}")]
+    Forbidden(String),
     /// Empty message: Vault's bare 404 (`{"errors":[]}`).
     #[error("{0}")]
     NotFound(String),
@@ -98,7 +101,7 @@ impl EngineError {
     pub fn status(&self) -> u16 {
         match self {
             EngineError::BadRequest(_) => 400,
-            EngineError::PermissionDenied => 403,
+            EngineError::PermissionDenied | EngineError::Forbidden(_) => 403,
             EngineError::NotFound(_) => 404,
             EngineError::Unsupported => 405,
             EngineError::Internal(_) => 500,

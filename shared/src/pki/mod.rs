@@ -1,5 +1,6 @@
 //! PKI logic shared by the browser and the embedded engine: names and roles (what a role
-//! allows), durations (Vault's TTL syntax), keys, CSRs, certificates, CRLs and chains.
+//! allows), durations (Vault's TTL syntax), keys, CSRs, certificates, CRLs and chains,
+//! and the files a requester takes away (PKCS#12, encrypted PKCS#8, Kubernetes TLS Secrets).
 
 pub mod duration;
 pub mod names;
@@ -8,5 +9,8 @@ pub mod role;
 pub mod cert;
 pub mod crl;
 pub mod csr;
+pub mod k8s;
 pub mod key;
+pub mod pkcs12;
+pub mod pkcs8enc;
 pub mod verify;

@@ -1,0 +1,402 @@
+//! `auth/<kubernetes>/role/:name` (create, update, read, delete) and `role` (LIST): which
+//! service accounts may log in (bound names and namespaces, `*` globs), the audience their
+//! JWT must carry, and the token the login hands out (policies and TTLs, with Vault's
+//! legacy `policies`/`ttl`/`max_ttl` names).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::engine::mounts::Mount;
+use crate::engine::pki::issuers::{bool_field, list_field, ttl_field};
+use crate::engine::{Engine, EngineError, Operation, Response, field_str};
+
+const ALIAS_NAME_SOURCES: &[&str] = &["serviceaccount_uid", "serviceaccount_name"];
+
+/// Token fields this engine does not implement: refused when set, not silently ignored.
+const UNSUPPORTED: &[&str] = &[
+    "bound_service_account_namespace_selector",
+    "token_bound_cidrs",
+    "bound_cidrs",
+    "token_num_uses",
+    "num_uses",
+    "token_period",
+    "period",
+];
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KubeRole {
+    pub bound_service_account_names: Vec<String>,
+    pub bound_service_account_namespaces: Vec<String>,
+    pub audience: String,
+    /// Stored and shown; the engine has no identity store, so no alias is created.
+    pub alias_name_source: String,
+    pub token_policies: Vec<String>,
+    pub token_ttl: u64,
+    pub token_max_ttl: u64,
+    pub token_explicit_max_ttl: u64,
+    pub token_no_default_policy: bool,
+    /// Which deprecated field names were used to write it (read back under both names).
+    pub legacy: Vec<String>,
+}
+
+fn key(mount: &Mount, name: &str) -> String {
+    format!("{}role/{}", mount.storage_prefix(), name.to_lowercase())
+}
+
+fn prefix(mount: &Mount) -> String {
+    format!("{}role/", mount.storage_prefix())
+}
+
+/// Vault's `GenericNameRegex`: word characters, with `-` and `.` inside.
+fn valid_name(name: &str) -> Result<(), EngineError> {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let ok = name.chars().next().is_some_and(word)
+        && name.chars().last().is_some_and(word)
+        && name.chars().all(|c| word(c) || c == '-' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::bad(format!(
+            "invalid role name {name:?}: use letters, digits, '_', and '-' or '.' inside"
+        )))
+    }
+}
+
+pub fn load(engine: &Engine, mount: &Mount, name: &str) -> Result<Option<KubeRole>, EngineError> {
+    Ok(engine.store.get(&key(mount, name))?)
+}
+
+pub fn exists(engine: &Engine, mount: &Mount, name: &str) -> Result<bool, EngineError> {
+    Ok(load(engine, mount, name)?.is_some())
+}
+
+pub fn handle(
+    engine: &Engine,
+    mount: &Mount,
+    name: &str,
+    op: Operation,
+    data: &Map<String, Value>,
+) -> Result<Response, EngineError> {
+    match op {
+        Operation::Read => match load(engine, mount, name)? {
+            Some(role) => Ok(Response::data(role.to_response())),
+            None => Err(EngineError::NotFound(String::new())),
+        },
+        Operation::Create | Operation::Update => write(engine, mount, name, op, data),
+        Operation::Delete => {
+            engine.store.delete(&key(mount, name))?;
+            Ok(Response::empty())
+        }
+        _ => Err(EngineError::Unsupported),
+    }
+}
+
+pub fn list(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {
+    Response::list(engine.store.list(&prefix(mount))?)
+}
+
+/// The value of `new` (or its deprecated name `old`) if given; both at once is an error.
+fn upgraded<'a>(
+    data: &'a Map<String, Value>,
+    old: &'static str,
+    new: &'static str,
+    legacy: &mut Vec<String>,
+) -> Result<Option<(&'static str, &'a Value)>, EngineError> {
+    let given = |k: &str| data.get(k).filter(|v| !v.is_null());
+    match (given(old), given(new)) {
+        (Some(_), Some(_)) => Err(EngineError::bad(format!(
+            "cannot specify both {old:?} and {new:?}"
+        ))),
+        (Some(v), None) => {
+            if !legacy.iter().any(|l| l == old) {
+                legacy.push(old.to_string());
+            }
+            Ok(Some((old, v)))
+        }
+        (None, Some(v)) => {
+            legacy.retain(|l| l != old);
+            Ok(Some((new, v)))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn policies_from(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = match v {
+        Value::Array(_) | Value::String(_) => {
+            let mut m = Map::new();
+            m.insert("p".into(), v.clone());
+            list_field(&m, "p")
+        }
+        _ => vec![],
+    };
+    for p in &mut out {
+        *p = p.to_lowercase();
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn write(
+    engine: &Engine,
+    mount: &Mount,
+    name: &str,
+    op: Operation,
+    data: &Map<String, Value>,
+) -> Result<Response, EngineError> {
+    valid_name(name)?;
+    for field in UNSUPPORTED {
+        let set = match data.get(*field) {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) => !s.is_empty() && s != "0",
+            Some(Value::Array(a)) => !a.is_empty(),
+            Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+            Some(_) => true,
+        };
+        if set {
+            return Err(EngineError::bad(format!(
+                "{field} is not supported by this server"
+            )));
+        }
+    }
+    let existing = load(engine, mount, name)?;
+    let mut role = match (existing, op) {
+        (Some(r), _) => r,
+        (None, Operation::Create) => KubeRole::default(),
+        (None, _) => {
+            return Err(EngineError::bad(
+                "role entry not found during update operation",
+            ));
+        }
+    };
+    let mut legacy = std::mem::take(&mut role.legacy);
+    if let Some((_, v)) = upgraded(data, "policies", "token_policies", &mut legacy)? {
+        role.token_policies = policies_from(v);
+    }
+    for (old, new, slot) in [
+        ("ttl", "token_ttl", &mut role.token_ttl),
+        ("max_ttl", "token_max_ttl", &mut role.token_max_ttl),
+    ] {
+        if let Some((k, _)) = upgraded(data, old, new, &mut legacy)? {
+            *slot = ttl_field(data, k)?;
+        }
+    }
+    role.legacy = legacy;
+    if data.contains_key("token_explicit_max_ttl") {
+        role.token_explicit_max_ttl = ttl_field(data, "token_explicit_max_ttl")?;
+    }
+    if data.contains_key("token_no_default_policy") {
+        role.token_no_default_policy = bool_field(data, "token_no_default_policy", false)?;
+    }
+    if role.token_max_ttl > 0 && role.token_ttl > role.token_max_ttl {
+        return Err(EngineError::bad(
+            "token ttl should not be greater than token max ttl",
+        ));
+    }
+    if let Some(t) = field_str(data, "token_type")
+        && !matches!(t.as_str(), "" | "default" | "service" | "default-service")
+    {
+        return Err(EngineError::bad(format!(
+            "token_type {t:?} is not supported by this server: only service tokens"
+        )));
+    }
+
+    if data.contains_key("bound_service_account_names") {
+        role.bound_service_account_names = list_field(data, "bound_service_account_names");
+    }
+    if role.bound_service_account_names.is_empty() {
+        return Err(EngineError::bad(
+            "\"bound_service_account_names\" can not be empty",
+        ));
+    }
+    if role.bound_service_account_names.len() > 1
+        && role.bound_service_account_names.iter().any(|n| n == "*")
+    {
+        return Err(EngineError::bad("can not mix \"*\" with values"));
+    }
+    if data.contains_key("bound_service_account_namespaces") {
+        role.bound_service_account_namespaces =
+            list_field(data, "bound_service_account_namespaces");
+    }
+    if role.bound_service_account_namespaces.is_empty() {
+        return Err(EngineError::bad(
+            "\"bound_service_account_namespaces\" can not be empty if \"bound_service_account_namespace_selector\" is not set",
+        ));
+    }
+    if role.bound_service_account_namespaces.len() > 1
+        && role
+            .bound_service_account_namespaces
+            .iter()
+            .any(|n| n == "*")
+    {
+        return Err(EngineError::bad("can not mix \"*\" with values"));
+    }
+    if data.contains_key("audience") {
+        role.audience = field_str(data, "audience").unwrap_or_default();
+    }
+    match field_str(data, "alias_name_source") {
+        Some(s) if !s.is_empty() => role.alias_name_source = s,
+        _ if role.alias_name_source.is_empty() => {
+            role.alias_name_source = ALIAS_NAME_SOURCES[0].into()
+        }
+        _ => {}
+    }
+    if !ALIAS_NAME_SOURCES.contains(&role.alias_name_source.as_str()) {
+        return Err(EngineError::bad(format!(
+            "invalid alias_name_source, must be one of: {}",
+            ALIAS_NAME_SOURCES.join(", ")
+        )));
+    }
+
+    engine.store.put(&key(mount, name), &role)?;
+    let mut res = Response::empty();
+    if role.token_max_ttl > mount.max_ttl() {
+        res.warnings.push("max_ttl is greater than the system or backend mount's maximum TTL value; issued tokens' max TTL value will be truncated".into());
+    }
+    Ok(res)
+}
+
+impl KubeRole {
+    /// The role as Vault's `GET auth/<kubernetes>/role/:name` shows it.
+    pub fn to_response(&self) -> Value {
+        let mut d = json!({
+            "bound_service_account_names": self.bound_service_account_names,
+            "bound_service_account_namespaces": self.bound_service_account_namespaces,
+            "bound_service_account_namespace_selector": "",
+            "alias_name_source": self.alias_name_source,
+            "token_policies": self.token_policies,
+            "token_ttl": self.token_ttl,
+            "token_max_ttl": self.token_max_ttl,
+            "token_explicit_max_ttl": self.token_explicit_max_ttl,
+            "token_no_default_policy": self.token_no_default_policy,
+            "token_bound_cidrs": [],
+            "token_num_uses": 0,
+            "token_period": 0,
+            "token_type": "default",
+        });
+        if !self.audience.is_empty() {
+            d["audience"] = json!(self.audience);
+        }
+        for old in &self.legacy {
+            match old.as_str() {
+                "policies" => d["policies"] = json!(self.token_policies),
+                "ttl" if self.token_ttl > 0 => d["ttl"] = json!(self.token_ttl),
+                "max_ttl" if self.token_max_ttl > 0 => d["max_ttl"] = json!(self.token_max_ttl),
+                _ => {}
+            }
+        }
+        d
+    }
+
+    /// Whether `name` may log in: `*` alone allows all, otherwise a glob must match.
+    pub fn allows_name(&self, name: &str) -> bool {
+        matches!(self.bound_service_account_names.as_slice(), [only] if only == "*")
+            || self
+                .bound_service_account_names
+                .iter()
+                .any(|p| glob(p, name))
+    }
+
+    pub fn allows_namespace(&self, namespace: &str) -> bool {
+        self.bound_service_account_namespaces
+            .first()
+            .is_some_and(|first| first == "*")
+            || self
+                .bound_service_account_namespaces
+                .iter()
+                .any(|p| glob(p, namespace))
+    }
+}
+
+/// `ryanuber/go-glob`'s `Glob`, which Vault's `StrListContainsGlob` uses: `*` matches any
+/// run of characters; the pieces between stars are found left to right, first match.
+pub fn glob(pattern: &str, subject: &str) -> bool {
+    if pattern.is_empty() {
+        return subject.is_empty();
+    }
+    if pattern == "*" {
+        return true;
+    }
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return subject == pattern;
+    }
+    let leading = pattern.starts_with('*');
+    let trailing = pattern.ends_with('*');
+    let end = parts.len() - 1;
+    let mut rest = subject;
+    for (i, part) in parts[..end].iter().enumerate() {
+        let Some(idx) = rest.find(part) else {
+            return false;
+        };
+        if i == 0 && !leading && idx != 0 {
+            return false;
+        }
+        rest = &rest[idx + part.len()..];
+    }
+    trailing || rest.ends_with(parts[end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_matches_as_go_glob() {
+        let cases = [
+            ("*", "anything", true),
+            ("*", "", true),
+            ("", "", true),
+            ("", "x", false),
+            ("cert-manager", "cert-manager", true),
+            ("cert-manager", "cert-manager2", false),
+            ("cert-*", "cert-manager", true),
+            ("cert-*", "cert-", true),
+            ("cert-*", "xcert-manager", false),
+            ("*-manager", "cert-manager", true),
+            ("*-manager", "cert-manager-x", false),
+            ("team-*-ci", "team-a-ci", true),
+            ("team-*-ci", "team-ci", false),
+            ("a*b*c", "aXbYc", true),
+            ("a*b*c", "acb", false),
+            ("*prod*", "my-prod-ns", true),
+            ("*prod*", "staging", false),
+            ("a*a", "a", false),
+            ("a*a", "aa", true),
+        ];
+        for (pattern, subject, want) in cases {
+            assert_eq!(glob(pattern, subject), want, "{pattern:?} vs {subject:?}");
+        }
+    }
+
+    #[test]
+    fn bound_names_and_namespaces() {
+        let role = |names: &[&str], namespaces: &[&str]| KubeRole {
+            bound_service_account_names: names.iter().map(|s| s.to_string()).collect(),
+            bound_service_account_namespaces: namespaces.iter().map(|s| s.to_string()).collect(),
+            ..KubeRole::default()
+        };
+        let r = role(&["cert-manager", "issuer-*"], &["cert-manager", "team-*"]);
+        assert!(r.allows_name("cert-manager"));
+        assert!(r.allows_name("issuer-a"));
+        assert!(!r.allows_name("default"));
+        assert!(r.allows_namespace("team-blue"));
+        assert!(!r.allows_namespace("kube-system"));
+        let any = role(&["*"], &["*"]);
+        assert!(any.allows_name("whoever") && any.allows_namespace("wherever"));
+        assert!(!role(&[], &[]).allows_name("x"));
+        assert!(!role(&[], &[]).allows_namespace("x"));
+    }
+
+    #[test]
+    fn role_names_follow_vaults_pattern() {
+        for ok in ["cert-manager", "a", "role.v2", "x_y"] {
+            valid_name(ok).expect(ok);
+        }
+        for bad in ["", "-a", "a-", "a/b", "a b", ".a"] {
+            assert!(valid_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}
