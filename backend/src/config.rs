@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
@@ -33,9 +34,110 @@ pub struct Config {
     #[arg(long, env = "PKI_CONSOLE_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
 
+    /// Seconds the embedded engine waits for a Kubernetes TokenReview answer at
+    /// `auth/<kubernetes>/login` before failing the login.
+    #[arg(long, env = "PKI_CONSOLE_KUBERNETES_TIMEOUT", default_value_t = 10)]
+    pub kubernetes_timeout_secs: u64,
+
     /// Largest accepted request body in bytes.
     #[arg(long, env = "PKI_CONSOLE_MAX_BODY", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    /// Upstream mode: the address of a Vault or OpenBao server (`https://vault:8200`)
+    /// that `/v1/*` is forwarded to. Unset: embedded mode.
+    #[arg(long, env = "VAULT_ADDR")]
+    pub vault_addr: Option<String>,
+
+    /// PEM file with the CA certificate(s) that sign the upstream's TLS certificate.
+    /// Unset: the system's trusted roots.
+    #[arg(long, env = "VAULT_CACERT")]
+    pub vault_ca_file: Option<PathBuf>,
+
+    /// Vault Enterprise / OpenBao namespace, sent upstream as `X-Vault-Namespace` on
+    /// requests that do not name one.
+    #[arg(long, env = "VAULT_NAMESPACE")]
+    pub vault_namespace: Option<String>,
+
+    /// Do NOT verify the upstream's TLS certificate. Anyone on the network path can then
+    /// impersonate Vault and read every token; for throw-away test setups only.
+    #[arg(long, env = "PKI_CONSOLE_VAULT_SKIP_VERIFY", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub vault_skip_verify: bool,
+
+    /// How long to wait for a TCP connection to the upstream (`500ms`, `5s`).
+    #[arg(long, env = "PKI_CONSOLE_UPSTREAM_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub upstream_connect_timeout: Duration,
+
+    /// How long to wait for the upstream's answer to begin, and between two pieces of it
+    /// (`30s`, `2m`): then 504, or the answer is cut off.
+    #[arg(long, env = "PKI_CONSOLE_UPSTREAM_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub upstream_timeout: Duration,
+
+    /// Key that seals session cookies: base64 of 32 bytes, the same on every replica.
+    /// Unset: embedded mode keeps one in `<data-dir>/session-key` (mode 0600); upstream
+    /// mode makes an ephemeral one (sessions end with the process).
+    #[arg(long, env = "PKI_CONSOLE_SESSION_KEY", hide_env_values = true)]
+    pub session_key: Option<Redacted>,
+
+    /// Longest a console session lasts, even for a token that lives longer or never
+    /// expires (a session always ends when its token does).
+    #[arg(long, env = "PKI_CONSOLE_SESSION_TTL", default_value = "12h", value_parser = parse_duration)]
+    pub session_ttl: Duration,
+
+    /// Mark the session cookie `Secure` even when this server speaks plain HTTP (it is
+    /// behind a TLS-terminating proxy). Always on with `--tls-cert`.
+    #[arg(long, env = "PKI_CONSOLE_COOKIE_SECURE", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub cookie_secure: bool,
+
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs `--tls-key`.
+    #[arg(long, env = "PKI_CONSOLE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of `--tls-cert` (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "PKI_CONSOLE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// Where the Vault API is served from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The in-process engine, with its data directory.
+    Embedded,
+    /// Forwarded to `--vault-addr`; the server keeps no state.
+    Upstream,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Embedded => "embedded",
+            Mode::Upstream => "upstream",
+        }
+    }
+}
+
+/// A duration for people: `500ms`, `5s`, `10m`, `12h`, or bare seconds (`30`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (examples: 500ms, 5s, 10m, 12h)"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "" | "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?} (use ms, s, m or h)"
+            ));
+        }
+    };
+    if d.is_zero() {
+        return Err(format!("{text:?}: the duration must be more than zero"));
+    }
+    Ok(d)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -61,8 +163,33 @@ impl Config {
             log_format: LogFormat::Text,
             kek: None,
             audit_log: None,
+            kubernetes_timeout_secs: 10,
             max_body_bytes: 1024 * 1024,
+            vault_addr: None,
+            vault_ca_file: None,
+            vault_namespace: None,
+            vault_skip_verify: false,
+            upstream_connect_timeout: Duration::from_secs(5),
+            upstream_timeout: Duration::from_secs(60),
+            session_key: None,
+            session_ttl: Duration::from_secs(12 * 3600),
+            cookie_secure: false,
+            tls_cert: None,
+            tls_key: None,
         }
+    }
+
+    /// Embedded unless an upstream address is configured.
+    pub fn mode(&self) -> Mode {
+        match self.vault_addr.as_deref().map(str::trim) {
+            Some(addr) if !addr.is_empty() => Mode::Upstream,
+            _ => Mode::Embedded,
+        }
+    }
+
+    /// Whether this server itself speaks TLS.
+    pub fn serves_tls(&self) -> bool {
+        self.tls_cert.is_some() && self.tls_key.is_some()
     }
 }
 
@@ -89,6 +216,47 @@ impl Config {
             data_dir: self.data_dir.clone(),
             kek: self.kek.as_ref().map(|k| k.0.clone()),
             audit_log: self.audit_log.clone(),
+            kubernetes_timeout: std::time::Duration::from_secs(self.kubernetes_timeout_secs),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn durations_for_people() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(43_200)));
+        for bad in ["", "s", "5d", "-1s", "0s", "1.5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn mode_follows_the_vault_address() {
+        let embedded = Config::try_parse_from(["pki-console", "--vault-addr", ""]).unwrap();
+        assert_eq!(embedded.mode(), Mode::Embedded);
+        let upstream = Config::try_parse_from([
+            "pki-console",
+            "--vault-addr",
+            "https://vault.example:8200",
+            "--upstream-timeout",
+            "2s",
+            "--vault-skip-verify",
+        ])
+        .unwrap();
+        assert_eq!(upstream.mode(), Mode::Upstream);
+        assert_eq!(upstream.upstream_timeout, Duration::from_secs(2));
+        assert!(upstream.vault_skip_verify);
+        assert!(!upstream.serves_tls());
+        // A certificate without its key (or the reverse) is refused at startup.
+        assert!(Config::try_parse_from(["pki-console", "--tls-cert", "c.pem"]).is_err());
+        assert!(Config::try_parse_from(["pki-console", "--tls-key", "k.pem"]).is_err());
     }
 }

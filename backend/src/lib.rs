@@ -1,19 +1,23 @@
 //! The PKI Console server as a library: `app` builds the router, `run` serves it on a
-//! bound listener until the shutdown future completes (tests bind port 0).
+//! bound listener (plain HTTP, or HTTPS with `--tls-cert`) until the shutdown future
+//! completes (tests bind port 0).
 
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod proxy;
 pub mod routes;
 pub mod security;
+pub mod session;
 pub mod spa;
 pub mod telemetry;
+pub mod tls;
 pub mod vault;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use config::Config;
+use config::{Config, Mode};
 use tokio::net::TcpListener;
 
 /// What every handler can reach.
@@ -22,14 +26,29 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The embedded Vault engine (embedded mode).
     pub engine: Option<Arc<engine::Engine>>,
+    /// The Vault that `/v1/*` is forwarded to (upstream mode).
+    pub upstream: Option<Arc<proxy::Upstream>>,
+    /// Sealing and CSRF keys of console sessions.
+    pub sessions: Arc<session::Sessions>,
 }
 
 impl AppState {
+    /// Opens the engine (embedded mode; creates the data directory) or sets up the
+    /// upstream client (upstream mode; touches no files), and the session keys.
     pub fn new(config: Config) -> anyhow::Result<Self> {
-        let engine = engine::Engine::open(&config.engine())?;
+        let (engine, upstream) = match config.mode() {
+            Mode::Embedded => (
+                Some(Arc::new(engine::Engine::open(&config.engine())?)),
+                None,
+            ),
+            Mode::Upstream => (None, Some(Arc::new(proxy::Upstream::new(&config)?))),
+        };
+        let sessions = Arc::new(session::Sessions::from_config(&config)?);
         Ok(AppState {
             config: Arc::new(config),
-            engine: Some(Arc::new(engine)),
+            engine,
+            upstream,
+            sessions,
         })
     }
 }
@@ -42,19 +61,40 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        (None, None) => None,
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+    };
     let state = AppState::new(config)?;
+    let mode = state.config.mode().as_str();
+    let upstream = state
+        .upstream
+        .as_ref()
+        .map(|u| u.address().to_string())
+        .unwrap_or_default();
     let app = routes::app(state);
     if !spa::bundle_present() {
         tracing::warn!(
             "this binary was built without the web bundle; run `cargo xtask dist` and rebuild"
         );
     }
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // The one line a person (or a test harness) waits for.
-    println!("PKI Console is ready: http://{addr}/");
-    tracing::info!(%addr, version = shared::VERSION, "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    println!("PKI Console is ready: {scheme}://{addr}/");
+    if upstream.is_empty() {
+        tracing::info!(%addr, version = shared::VERSION, mode, "listening");
+    } else {
+        tracing::info!(%addr, version = shared::VERSION, mode, %upstream, "listening");
+    }
+    match tls {
+        Some(tls) => tls::serve(listener, app, tls, shutdown).await?,
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await?
+        }
+    }
     tracing::info!("shut down");
     Ok(())
 }

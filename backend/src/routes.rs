@@ -6,25 +6,36 @@ use axum::{Json, Router};
 use shared::api::Health;
 use tower_http::trace::TraceLayer;
 
-use crate::{AppState, security, spa, vault};
+use crate::{AppState, security, session, spa, vault};
 
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
+    let tls = state.config.serves_tls();
     Router::new()
         .route("/healthz", get(healthz))
+        .route(
+            "/api/session",
+            get(session::get)
+                .post(session::post)
+                .delete(session::delete)
+                .fallback(session::method_not_allowed),
+        )
         .route("/v1/{*path}", any(vault::handle))
         .route("/v1", any(vault::handle))
         .fallback(spa::serve)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::middleware::from_fn_with_state(
+            security::Envelope { tls },
+            security::headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-async fn healthz(State(_state): State<AppState>) -> Json<Health> {
+async fn healthz(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
         version: shared::VERSION.into(),
-        mode: "embedded".into(),
+        mode: state.config.mode().as_str().into(),
     })
 }

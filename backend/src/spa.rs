@@ -1,6 +1,7 @@
 //! Serves the web bundle embedded at build time: hashed assets with long-lived cache
-//! headers, gzip when the client accepts it, `index.html` for client-side routes, and a
-//! plain 404 for a missing file.
+//! headers, the embeddable plugin under `/plugin/` (stable names, so always revalidated),
+//! gzip when the client accepts it, `index.html` for client-side routes, and a plain 404
+//! for a missing file.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -22,10 +23,20 @@ pub fn bundle_present() -> bool {
 }
 
 fn find(path: &str) -> Option<&'static Asset> {
+    // The plugin's folder opens its demo page (relative links resolve under /plugin/).
+    let path = if path == "/plugin/" {
+        "/plugin/demo.html"
+    } else {
+        path
+    };
     ASSETS.iter().find(|a| a.path == path)
 }
 
 fn content_type(path: &str) -> &'static str {
+    if path.ends_with(".d.ts") {
+        // TypeScript declarations: readable text, never executed (and never MPEG-TS).
+        return "text/plain; charset=utf-8";
+    }
     match path.rsplit('.').next().unwrap_or("") {
         "html" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
@@ -34,18 +45,19 @@ fn content_type(path: &str) -> &'static str {
         "svg" => "image/svg+xml",
         "png" => "image/png",
         "ico" => "image/x-icon",
-        "json" => "application/json",
+        "json" | "map" => "application/json",
         "ts" => "text/plain; charset=utf-8",
         "txt" => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
 }
 
-/// Files under `/assets/` carry a content hash in their name and never change.
+/// Files under `/assets/` carry a content hash in their name and never change; the
+/// plugin's files keep their names across releases, so browsers revalidate them.
 fn cache_control(path: &str) -> &'static str {
     if path.starts_with("/assets/") {
         "public, max-age=31536000, immutable"
-    } else if path == "/index.html" {
+    } else if path == "/index.html" || path.starts_with("/plugin/") {
         "no-cache"
     } else {
         "public, max-age=3600"
@@ -143,5 +155,35 @@ mod tests {
         assert!(cache_control("/assets/app-0123abcd.js").contains("immutable"));
         assert_eq!(cache_control("/index.html"), "no-cache");
         assert_eq!(content_type("/assets/x.wasm"), "application/wasm");
+    }
+
+    #[test]
+    fn plugin_files_are_revalidated_and_typed() {
+        for path in [
+            "/plugin/pki-plugin.js",
+            "/plugin/pki_plugin_bg.wasm",
+            "/plugin/worker.js",
+            "/plugin/demo.html",
+        ] {
+            assert_eq!(cache_control(path), "no-cache", "{path}");
+        }
+        assert_eq!(cache_control("/favicon.svg"), "public, max-age=3600");
+        assert_eq!(
+            content_type("/plugin/pki-plugin.d.ts"),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(
+            content_type("/plugin/pki-plugin.js"),
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(content_type("/x.mjs"), "text/javascript; charset=utf-8");
+        assert_eq!(
+            content_type("/plugin/pki_plugin_bg.wasm"),
+            "application/wasm"
+        );
+        assert_eq!(
+            content_type("/plugin/demo.html"),
+            "text/html; charset=utf-8"
+        );
     }
 }

@@ -1,7 +1,11 @@
-//! `/v1/*`: the Vault HTTP API in front of the embedded engine. Turns an HTTP request
-//! into an engine request (operation from the method, token from `X-Vault-Token` or
-//! `Authorization: Bearer`, JSON body or query parameters as data) and renders the
+//! `/v1/*`: the Vault HTTP API, answered by the embedded engine or forwarded to the
+//! upstream Vault (`proxy.rs`). For the engine it turns an HTTP request into an engine
+//! request (operation from the method, token from `X-Vault-Token`, `Authorization:
+//! Bearer` or the session cookie, JSON body or query parameters as data) and renders the
 //! engine's answer in Vault's envelope, status codes and `{"errors": [...]}`.
+//!
+//! [`call`] is the same path for the server's own use (sign-in checks a token with
+//! `lookup-self` through it).
 
 use std::sync::Arc;
 
@@ -14,21 +18,15 @@ use serde_json::{Map, Value, json};
 
 use crate::AppState;
 use crate::engine::{self, Engine, EngineError, Operation};
+use crate::session::{self, Credential};
 
 pub async fn handle(
     State(state): State<AppState>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    Query(query): Query<Vec<(String, String)>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Some(engine) = state.engine.clone() else {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            vec!["the embedded engine is not running".into()],
-        );
-    };
     let body = match body {
         Ok(b) => b,
         Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -39,7 +37,44 @@ pub async fn handle(
         }
         Err(rej) => return error(StatusCode::BAD_REQUEST, vec![rej.body_text()]),
     };
-    let req = match parse(&method, &uri, &headers, query, &body) {
+    let path = match api_path(&uri) {
+        Ok(p) => p,
+        Err(e) => return engine_error(&e),
+    };
+    let credential = match session::credential(&state, &method, &headers) {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let res = if let Some(upstream) = &state.upstream {
+        upstream
+            .forward(method, &uri, &path, headers, &credential, body)
+            .await
+    } else if let Some(engine) = state.engine.clone() {
+        embedded(engine, method, &uri, credential.token(), body).await
+    } else {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            vec!["the embedded engine is not running".into()],
+        )
+    };
+    match &credential {
+        Credential::Cookie(s) => session::redact(res, &s.token),
+        _ => res,
+    }
+}
+
+async fn embedded(
+    engine: Arc<Engine>,
+    method: Method,
+    uri: &Uri,
+    token: Option<&str>,
+    body: Bytes,
+) -> Response {
+    let query = match Query::<Vec<(String, String)>>::try_from_uri(uri) {
+        Ok(Query(q)) => q,
+        Err(rej) => return error(StatusCode::BAD_REQUEST, vec![rej.body_text()]),
+    };
+    let req = match parse(&method, uri, token, query, &body) {
         Ok(r) => r,
         Err(e) => return engine_error(&e),
     };
@@ -60,6 +95,92 @@ pub async fn handle(
         *res.body_mut() = Body::empty();
     }
     res
+}
+
+/// One Vault API call for the server itself, through the path `/v1/*` uses: the engine,
+/// or the upstream. Answers the status and JSON body (`null` for none), or the error
+/// response to send when Vault could not be asked (upstream down, ...).
+#[allow(clippy::result_large_err)]
+pub async fn call(
+    state: &AppState,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Result<(StatusCode, Value), Response> {
+    if let Some(upstream) = &state.upstream {
+        return upstream.call(method, path, token, body).await;
+    }
+    let Some(engine) = state.engine.clone() else {
+        return Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            vec!["the embedded engine is not running".into()],
+        ));
+    };
+    let operation = match method.as_str() {
+        "GET" => Operation::Read,
+        "LIST" => Operation::List,
+        "DELETE" => Operation::Delete,
+        _ => Operation::Update,
+    };
+    let data = match body {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let req = engine::Request {
+        operation,
+        path: path.to_string(),
+        data,
+        token: token.map(String::from),
+        remote_addr: None,
+        id: engine::uuid(),
+    };
+    match tokio::task::spawn_blocking(move || engine_handle(&engine, req)).await {
+        Ok(Ok(r)) => Ok(json_answer(r)),
+        Ok(Err(e)) => Ok((
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            json!({ "errors": e.messages() }),
+        )),
+        Err(join) => {
+            tracing::error!(error = %join, "engine task failed");
+            Err(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                vec!["internal error".into()],
+            ))
+        }
+    }
+}
+
+/// An engine answer as status and JSON, the way [`render`] would put it on the wire.
+fn json_answer(r: engine::Response) -> (StatusCode, Value) {
+    let status = match StatusCode::from_u16(r.status) {
+        Ok(s) if r.status != 0 => s,
+        _ => StatusCode::OK,
+    };
+    if r.raw.is_some() {
+        return (StatusCode::OK, Value::Null);
+    }
+    if r.bare {
+        return (status, r.data.unwrap_or(Value::Null));
+    }
+    if r.data.is_none() && r.auth.is_none() && r.warnings.is_empty() {
+        return (StatusCode::NO_CONTENT, Value::Null);
+    }
+    (status, envelope(r.data, r.auth, r.warnings))
+}
+
+fn envelope(data: Option<Value>, auth: Option<Value>, warnings: Vec<String>) -> Value {
+    json!({
+        "request_id": engine::uuid(),
+        "lease_id": "",
+        "renewable": false,
+        "lease_duration": 0,
+        "data": data,
+        "wrap_info": null,
+        "warnings": if warnings.is_empty() { Value::Null } else { json!(warnings) },
+        "auth": auth,
+        "mount_type": "",
+    })
 }
 
 fn engine_handle(
@@ -100,6 +221,7 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The token a client sent itself: `X-Vault-Token`, else `Authorization: Bearer`.
 pub fn token_from(headers: &HeaderMap) -> Option<String> {
     if let Some(t) = headers.get("x-vault-token").and_then(|v| v.to_str().ok()) {
         return Some(t.trim().to_string());
@@ -114,7 +236,7 @@ pub fn token_from(headers: &HeaderMap) -> Option<String> {
 fn parse(
     method: &Method,
     uri: &Uri,
-    headers: &HeaderMap,
+    token: Option<&str>,
     query: Vec<(String, String)>,
     body: &Bytes,
 ) -> Result<engine::Request, EngineError> {
@@ -159,7 +281,7 @@ fn parse(
         operation,
         path,
         data,
-        token: token_from(headers),
+        token: token.map(String::from),
         remote_addr: None,
         id: engine::uuid(),
     })
@@ -186,17 +308,7 @@ fn render(r: engine::Response) -> Response {
     if r.data.is_none() && r.auth.is_none() && r.warnings.is_empty() {
         return StatusCode::NO_CONTENT.into_response();
     }
-    let body = json!({
-        "request_id": engine::uuid(),
-        "lease_id": "",
-        "renewable": false,
-        "lease_duration": 0,
-        "data": r.data,
-        "wrap_info": null,
-        "warnings": if r.warnings.is_empty() { Value::Null } else { json!(r.warnings) },
-        "auth": r.auth,
-        "mount_type": "",
-    });
+    let body = envelope(r.data, r.auth, r.warnings);
     let status = if r.status == 0 {
         StatusCode::OK
     } else {

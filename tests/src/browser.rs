@@ -21,8 +21,29 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// Extra capabilities for a browser session.
+#[derive(Debug, Clone, Default)]
+pub struct BrowserOptions {
+    /// Save downloads into this directory without asking.
+    pub download_dir: Option<std::path::PathBuf>,
+    /// Record DevTools network events (see [`Browser::network_requests`]).
+    pub network_log: bool,
+}
+
+/// One request the page sent, from the DevTools network log.
+#[derive(Debug, Clone)]
+pub struct SentRequest {
+    pub method: String,
+    pub url: String,
+    pub post_data: String,
+}
+
 impl Browser {
     pub async fn start() -> anyhow::Result<Browser> {
+        Self::start_with(BrowserOptions::default()).await
+    }
+
+    pub async fn start_with(options: BrowserOptions) -> anyhow::Result<Browser> {
         let driver_bin =
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -51,7 +72,20 @@ impl Browser {
             },
             "goog:loggingPrefs": { "browser": "ALL" },
         });
-        let caps = caps.as_object().expect("an object").clone();
+        let mut caps = caps.as_object().expect("an object").clone();
+        if let Some(dir) = &options.download_dir {
+            caps["goog:chromeOptions"]["prefs"] = serde_json::json!({
+                "download.default_directory": dir.display().to_string(),
+                "download.prompt_for_download": false,
+                "download.directory_upgrade": true,
+                "safebrowsing.enabled": false,
+            });
+        }
+        if options.network_log {
+            caps["goog:loggingPrefs"]["performance"] = serde_json::json!("ALL");
+            caps["goog:chromeOptions"]["perfLoggingPrefs"] =
+                serde_json::json!({ "enableNetwork": true, "enablePage": false });
+        }
         let url = format!("http://127.0.0.1:{port}");
         let mut last = None;
         for _ in 0..100 {
@@ -77,7 +111,7 @@ impl Browser {
     /// Messages the page logged at level SEVERE (console errors, failed loads, uncaught
     /// exceptions) since the last call.
     pub async fn console_errors(&self) -> anyhow::Result<Vec<String>> {
-        let log = self.client.issue_cmd(BrowserLog).await?;
+        let log = self.client.issue_cmd(BrowserLog("browser")).await?;
         Ok(log
             .as_array()
             .into_iter()
@@ -85,6 +119,38 @@ impl Browser {
             .filter(|e| e["level"] == "SEVERE")
             .map(|e| e["message"].as_str().unwrap_or_default().to_string())
             .collect())
+    }
+
+    /// Every request the page (and its workers) sent since the last call, with bodies, from
+    /// the DevTools network log (needs `BrowserOptions::network_log`).
+    pub async fn network_requests(&self) -> anyhow::Result<Vec<SentRequest>> {
+        let log = self.client.issue_cmd(BrowserLog("performance")).await?;
+        let mut out = vec![];
+        for entry in log.as_array().into_iter().flatten() {
+            let Some(text) = entry["message"].as_str() else {
+                continue;
+            };
+            let Ok(msg) = serde_json::from_str::<serde_json::Value>(text) else {
+                continue;
+            };
+            let m = &msg["message"];
+            if m["method"] != "Network.requestWillBeSent" {
+                continue;
+            }
+            let r = &m["params"]["request"];
+            let mut post_data = r["postData"].as_str().unwrap_or_default().to_string();
+            for part in r["postDataEntries"].as_array().into_iter().flatten() {
+                if let Some(b) = part["bytes"].as_str() {
+                    post_data.push_str(b);
+                }
+            }
+            out.push(SentRequest {
+                method: r["method"].as_str().unwrap_or_default().to_string(),
+                url: r["url"].as_str().unwrap_or_default().to_string(),
+                post_data,
+            });
+        }
+        Ok(out)
     }
 
     /// Polls `script` (a JS expression body that returns a value) until it returns a truthy
@@ -109,14 +175,15 @@ impl Browser {
     }
 
     pub async fn close(self) -> anyhow::Result<()> {
-        self.client.close().await?;
+        self.client.clone().close().await?;
         Ok(())
     }
 }
 
-/// ChromeDriver's log endpoint (`POST /session/{id}/se/log`), which W3C WebDriver lacks.
+/// ChromeDriver's log endpoint (`POST /session/{id}/se/log`), which W3C WebDriver lacks,
+/// for one log type (`browser`, `performance`).
 #[derive(Debug)]
-struct BrowserLog;
+struct BrowserLog(&'static str);
 
 impl WebDriverCompatibleCommand for BrowserLog {
     fn endpoint(
@@ -133,7 +200,21 @@ impl WebDriverCompatibleCommand for BrowserLog {
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
         (
             http::Method::POST,
-            Some(r#"{"type":"browser"}"#.to_string()),
+            Some(format!(r#"{{"type":"{}"}}"#, self.0)),
         )
+    }
+}
+
+impl Drop for Browser {
+    /// ChromeDriver is killed with the handle, but the browser it started would outlive
+    /// it; end every process that uses this session's private profile.
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("pkill")
+            .args([
+                "-KILL",
+                "-f",
+                &format!("--user-data-dir={}", self._profile.path().display()),
+            ])
+            .status();
     }
 }

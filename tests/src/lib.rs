@@ -3,9 +3,12 @@
 
 pub mod browser;
 pub mod http;
+pub mod raw;
+pub mod recipe;
 pub mod server;
+pub mod tokenreview;
 
-pub use browser::Browser;
+pub use browser::{Browser, BrowserOptions};
 pub use server::Server;
 
 /// Path of the workspace root.
@@ -14,4 +17,16 @@ pub fn root() -> std::path::PathBuf {
         .parent()
         .expect("tests/ is in the workspace")
         .to_path_buf()
+}
+
+/// A fresh P-256 key's CSR for `common_name` (with it as DNS SAN), as PEM.
+pub fn csr_pem(common_name: &str) -> anyhow::Result<String> {
+    use shared::pki::{cert, csr, key};
+    let k = key::PrivateKey::generate(key::KeyType::Ec, 256)?;
+    let subject = cert::Subject::with_common_name(common_name);
+    let sans = cert::Sans {
+        dns: vec![common_name.to_string()],
+        ..Default::default()
+    };
+    Ok(csr::build_csr(&k, &subject, &sans, &Default::default())?)
 }

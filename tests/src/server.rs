@@ -48,6 +48,11 @@ impl Server {
             .arg(data_dir)
             .args(args)
             .env("PKI_CONSOLE_LOG", "warn")
+            // A Vault CLI environment of the person running the tests must not turn the
+            // server under test into a proxy.
+            .env_remove("VAULT_ADDR")
+            .env_remove("VAULT_CACERT")
+            .env_remove("VAULT_NAMESPACE")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -75,8 +80,34 @@ impl Server {
         })
     }
 
+    /// Starts a server in upstream mode in front of `vault_addr`, with extra arguments
+    /// (its data directory is given but must stay untouched).
+    pub async fn upstream(vault_addr: &str, args: &[&str]) -> anyhow::Result<Server> {
+        let tmp = tempfile::tempdir()?;
+        let dir = tmp.path().join("data");
+        let mut all = vec!["--vault-addr", vault_addr];
+        all.extend_from_slice(args);
+        let mut s = Self::start_with(&binary()?, &dir, &all).await?;
+        s._tmp = Some(tmp);
+        Ok(s)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// `host:port` the server listens on.
+    pub fn authority(&self) -> &str {
+        crate::raw::authority(&self.base)
+    }
+
+    /// The embedded engine's root token (`<data-dir>/root-token`).
+    pub fn root_token(&self) -> anyhow::Result<String> {
+        let file = self.data_dir.join("root-token");
+        Ok(std::fs::read_to_string(&file)
+            .with_context(|| format!("read {}", file.display()))?
+            .trim()
+            .to_string())
     }
 
     /// Sends SIGTERM and waits for a graceful exit.

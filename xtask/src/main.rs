@@ -4,8 +4,12 @@
 //!   server, start it in embedded mode (prints the URL)
 //! - `test`            install what is missing, then every check and test suite
 //! - `dist`            build the web bundle into `target/dist` (printing its size)
+//! - `bench proxy`     proxy overhead: latency through upstream mode vs the engine direct
 //! - `wasm-test-runner FILE`  wasm-bindgen's test runner (as the wasm32 cargo runner)
 
+mod bench;
+mod bench_csr;
+mod console;
 mod dist;
 mod pipeline;
 mod tools;
@@ -25,6 +29,7 @@ fn main() -> anyhow::Result<()> {
     match cmd.as_str() {
         "run" => pipeline::run(&rest),
         "test" => pipeline::test(&rest),
+        "bench" => bench::run(&rest),
         "dist" => {
             tools::ensure_wasm_target()?;
             dist::build(!rest.iter().any(|a| a == "--no-opt")).map(|_| ())
@@ -35,7 +40,7 @@ fn main() -> anyhow::Result<()> {
         }
         "" | "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <run [-- server args] | test [filter] | dist [--no-opt] | wasm-test-runner FILE>"
+                "usage: cargo xtask <run [-- server args] | test [filter] | dist [--no-opt] | bench proxy|csr | wasm-test-runner FILE>"
             );
             Ok(())
         }

@@ -1,5 +1,10 @@
 //! End-to-end suite: the release server binary over HTTP, and the SPA in headless
 //! Chromium. Run through `cargo xtask test`, which builds both first.
 
+mod kubernetes;
+mod plugin;
+mod proxy;
+mod request;
 mod serving;
+mod session;
 mod shell;

@@ -1,0 +1,31 @@
+//! `cargo xtask bench <name>`: measurements that report figures rather than pass or fail.
+//!
+//! - `proxy`: latency of upstream mode (B → A) against the embedded engine direct (A) for
+//!   small reads and a P-256 sign, as p50/p99 ratios from one run (`backend/benches/proxy.rs`,
+//!   against the release binary).
+//! - `csr`: key + CSR generation in headless Chromium, the plugin's WASM against WebCrypto,
+//!   PKI.js and node-forge measured in the same run (`../shared/bench/perfanchors`).
+
+use anyhow::bail;
+
+use crate::{cargo, pipeline, run_cmd};
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    match args.first().map(String::as_str) {
+        Some("proxy") => {
+            let bin = pipeline::build_server()?;
+            run_cmd(
+                cargo()
+                    .args(["bench", "--locked", "-p", "pki-console", "--bench", "proxy"])
+                    .env("PKI_CONSOLE_BIN", &bin),
+            )
+        }
+        Some("csr") => {
+            crate::dist::build(true)?;
+            crate::bench_csr::run(args)
+        }
+        other => bail!(
+            "unknown benchmark {other:?}; available: `cargo xtask bench proxy`, `cargo xtask bench csr`"
+        ),
+    }
+}
