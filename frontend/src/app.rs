@@ -1,16 +1,59 @@
-//! The app shell: skip link, navigation, the router with one route per page, footer.
+//! The app shell: skip link, navigation, who is signed in, the router with one route per
+//! page, footer.
+
+use std::time::Duration;
 
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::hooks::use_location;
+use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::path;
 use shared::nav;
 
-use crate::components::ServerStatus;
+use crate::api;
+use crate::api::session::SessionInfo;
+use crate::components::{ServerStatus, SessionStatus};
 use crate::pages;
+
+/// The console session as the shell knows it, shared with the pages through context.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionContext {
+    /// `None` until `/api/session` has answered.
+    pub info: RwSignal<Option<SessionInfo>>,
+    /// `Date.now()` (ms) when `info` was answered: the TTL counts down from there.
+    pub answered_at: RwSignal<f64>,
+}
+
+impl SessionContext {
+    fn new() -> Self {
+        SessionContext {
+            info: RwSignal::new(None),
+            answered_at: RwSignal::new(0.0),
+        }
+    }
+
+    /// Records a fresh answer from `/api/session`.
+    pub fn set(&self, info: SessionInfo) {
+        self.answered_at.set(js_sys::Date::now());
+        self.info.set(Some(info));
+    }
+
+    /// Reloads the session from the server.
+    pub fn refresh(self) {
+        leptos::task::spawn_local(async move {
+            // An unreachable server is reported by the footer; here it reads as "not
+            // signed in".
+            let info = api::session::current().await.unwrap_or_default();
+            self.set(info);
+        });
+    }
+}
 
 #[component]
 pub fn App() -> impl IntoView {
+    let session = SessionContext::new();
+    provide_context(session);
+    session.refresh();
     view! {
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
@@ -20,6 +63,7 @@ pub fn App() -> impl IntoView {
                     " PKI Console"
                 </A>
                 <Nav/>
+                <SessionBar/>
             </header>
             <FocusOnNavigate/>
             <main id="main" tabindex="-1">
@@ -54,6 +98,47 @@ fn Nav() -> impl IntoView {
                     .collect_view()}
             </ul>
         </nav>
+    }
+}
+
+/// Who is signed in and for how long, with a Sign out button.
+#[component]
+fn SessionBar() -> impl IntoView {
+    let session = expect_context::<SessionContext>();
+    let navigate = use_navigate();
+    let now = RwSignal::new(js_sys::Date::now());
+    set_interval(move || now.set(js_sys::Date::now()), Duration::from_secs(5));
+    let elapsed =
+        Signal::derive(move || ((now.get() - session.answered_at.get()) / 1000.0).max(0.0) as i64);
+    let signing_out = RwSignal::new(false);
+    let sign_out_error = RwSignal::new(None::<String>);
+    let on_sign_out = Callback::new(move |()| {
+        if signing_out.get_untracked() {
+            return;
+        }
+        signing_out.set(true);
+        sign_out_error.set(None);
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let result = api::session::sign_out().await;
+            signing_out.set(false);
+            match result {
+                Ok(()) => {
+                    session.set(SessionInfo::default());
+                    navigate(nav::SIGN_IN.path, NavigateOptions::default());
+                }
+                Err(e) => sign_out_error.set(Some(format!("Sign-out failed: {e}"))),
+            }
+        });
+    });
+    view! {
+        <SessionStatus
+            info=Signal::derive(move || session.info.get())
+            elapsed_secs=elapsed
+            signing_out=Signal::derive(move || signing_out.get())
+            error=Signal::derive(move || sign_out_error.get())
+            on_sign_out=on_sign_out
+        />
     }
 }
 

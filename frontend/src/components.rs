@@ -3,8 +3,10 @@
 
 use leptos::prelude::*;
 use shared::nav::Page;
+use shared::pki::duration::format_human;
 
 use crate::api;
+use crate::api::session::SessionInfo;
 
 /// The page's `<h1>` and the document title.
 #[component]
@@ -41,5 +43,57 @@ pub fn ServerStatus() -> impl IntoView {
                 Some(Err(e)) => format!("PKI Console {} · {e}", shared::VERSION),
             }}
         </p>
+    }
+}
+
+/// How long a token has left, in words: `never expires`, `expires in 59 minutes`,
+/// `expired`. `ttl` is what the server said (0: never), `elapsed` the seconds since.
+pub fn token_lifetime(ttl: i64, elapsed: i64) -> String {
+    if ttl <= 0 {
+        return "token never expires".into();
+    }
+    let left = ttl - elapsed;
+    if left <= 0 {
+        "token expired".into()
+    } else {
+        format!("token expires in {}", format_human(left as u64))
+    }
+}
+
+/// The signed-in identity and its token's remaining TTL, with a Sign out button; nothing
+/// while no one is signed in (the navigation has the Sign in link).
+#[component]
+pub fn SessionStatus(
+    info: Signal<Option<SessionInfo>>,
+    elapsed_secs: Signal<i64>,
+    signing_out: Signal<bool>,
+    error: Signal<Option<String>>,
+    on_sign_out: Callback<()>,
+) -> impl IntoView {
+    move || {
+        let i = info.get().filter(|i| i.signed_in)?;
+        let who = if i.display_name.is_empty() {
+            i.accessor.clone()
+        } else {
+            i.display_name.clone()
+        };
+        let policies = i.policies.join(", ");
+        Some(view! {
+            <div class="session" aria-label="Session" data-signed-in="">
+                <p class="session-who">
+                    "Signed in as " <strong class="session-name" title=format!("policies: {policies}")>{who}</strong>
+                    <span class="session-ttl">{move || format!(" · {}", token_lifetime(i.ttl, elapsed_secs.get()))}</span>
+                </p>
+                <button
+                    type="button"
+                    class="button-secondary"
+                    disabled=move || signing_out.get()
+                    on:click=move |_| on_sign_out.run(())
+                >
+                    {move || if signing_out.get() { "Signing out…" } else { "Sign out" }}
+                </button>
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            </div>
+        })
     }
 }

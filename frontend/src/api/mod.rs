@@ -1,7 +1,34 @@
 //! The only module that talks HTTP. Every call returns a typed result; errors carry the
 //! server's own words (Vault's `errors` list) so pages can show them as they are.
+//!
+//! Writes carry the session's CSRF token in `X-CSRF-Token`; the token lives only in this
+//! module's memory (never in browser storage) and comes from `/api/session`.
 
+pub mod session;
+pub mod vault;
+
+use std::cell::RefCell;
+
+use gloo_net::http::{Method, RequestBuilder};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use shared::api::{ErrorBody, Health};
+
+/// Header that state-changing requests with the session cookie must carry.
+pub const CSRF_HEADER: &str = "X-CSRF-Token";
+
+thread_local! {
+    static CSRF_TOKEN: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Remembers (or forgets) the CSRF token of the current session.
+pub fn set_csrf_token(token: Option<String>) {
+    CSRF_TOKEN.with(|t| *t.borrow_mut() = token);
+}
+
+fn csrf_token() -> Option<String> {
+    CSRF_TOKEN.with(|t| t.borrow().clone())
+}
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
@@ -16,11 +43,35 @@ pub enum ApiError {
     Decode(String),
 }
 
-async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, ApiError> {
-    let res = gloo_net::http::Request::get(url)
-        .send()
-        .await
-        .map_err(|e| ApiError::Network(e.to_string()))?;
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Sends a request; a JSON `body` is sent for writes. 204 reads as JSON `null`.
+pub async fn send<T: DeserializeOwned>(
+    method: Method,
+    url: &str,
+    body: Option<&impl Serialize>,
+) -> Result<T, ApiError> {
+    let mut req = RequestBuilder::new(url).method(method.clone());
+    if let Some(token) = csrf_token().filter(|_| method != Method::GET) {
+        req = req.header(CSRF_HEADER, &token);
+    }
+    let res = match body {
+        Some(b) => {
+            req.json(b)
+                .map_err(|e| ApiError::Decode(e.to_string()))?
+                .send()
+                .await
+        }
+        None => req.send().await,
+    }
+    .map_err(|e| ApiError::Network(e.to_string()))?;
     if !res.ok() {
         let messages = res
             .json::<ErrorBody>()
@@ -32,9 +83,17 @@ async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, ApiErr
             messages,
         });
     }
+    if res.status() == 204 {
+        return serde_json::from_value(serde_json::Value::Null)
+            .map_err(|e| ApiError::Decode(e.to_string()));
+    }
     res.json::<T>()
         .await
         .map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    send::<T>(Method::GET, url, None::<&()>).await
 }
 
 /// `GET /healthz`.
