@@ -310,34 +310,9 @@ impl KubeRole {
     }
 }
 
-/// `ryanuber/go-glob`'s `Glob`, which Vault's `StrListContainsGlob` uses: `*` matches any
-/// run of characters; the pieces between stars are found left to right, first match.
-pub fn glob(pattern: &str, subject: &str) -> bool {
-    if pattern.is_empty() {
-        return subject.is_empty();
-    }
-    if pattern == "*" {
-        return true;
-    }
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return subject == pattern;
-    }
-    let leading = pattern.starts_with('*');
-    let trailing = pattern.ends_with('*');
-    let end = parts.len() - 1;
-    let mut rest = subject;
-    for (i, part) in parts[..end].iter().enumerate() {
-        let Some(idx) = rest.find(part) else {
-            return false;
-        };
-        if i == 0 && !leading && idx != 0 {
-            return false;
-        }
-        rest = &rest[idx + part.len()..];
-    }
-    trailing || rest.ends_with(parts[end])
-}
+/// `ryanuber/go-glob`'s `Glob`, which Vault's `StrListContainsGlob` uses; one port of it
+/// lives in `shared` for the PKI role checks and serves here too.
+pub use shared::pki::names::glob_match as glob;
 
 #[cfg(test)]
 mod tests {
