@@ -30,3 +30,22 @@ pub fn csr_pem(common_name: &str) -> anyhow::Result<String> {
     };
     Ok(csr::build_csr(&k, &subject, &sans, &Default::default())?)
 }
+
+/// Waits (up to 30 s) until the browser has completely downloaded `name` into `dir`.
+pub async fn downloaded(dir: &std::path::Path, name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let path = dir.join(name);
+    for _ in 0..300 {
+        let partial = std::fs::read_dir(dir)?
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".crdownload"));
+        if path.exists() && !partial && std::fs::metadata(&path)?.len() > 0 {
+            return Ok(path);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let have: Vec<String> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    anyhow::bail!("{name} was not downloaded; the folder has {have:?}")
+}

@@ -3,7 +3,7 @@
 //! key checked by openssl, nothing sent anywhere), and `/plugin/worker.js` driven through
 //! its message protocol, up to a PKCS#12 file openssl opens.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use shared::pki::cert::{
 use shared::pki::csr::parse_csr;
 use shared::pki::key::{KeyType, PrivateKey};
 use tests::browser::BrowserOptions;
-use tests::{Browser, Server};
+use tests::{Browser, Server, downloaded};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -40,25 +40,6 @@ fn openssl(args: &[&str]) -> anyhow::Result<String> {
 
 fn path_str(p: &Path) -> String {
     p.display().to_string()
-}
-
-/// Waits until `name` is completely downloaded into `dir`.
-async fn downloaded(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
-    let path = dir.join(name);
-    for _ in 0..300 {
-        let partial = std::fs::read_dir(dir)?
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().ends_with(".crdownload"));
-        if path.exists() && !partial && std::fs::metadata(&path)?.len() > 0 {
-            return Ok(path);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let have: Vec<String> = std::fs::read_dir(dir)?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    bail!("{name} was not downloaded; the folder has {have:?}")
 }
 
 /// The element's shadow root and one of its inputs.

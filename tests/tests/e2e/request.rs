@@ -2,7 +2,7 @@
 //! only the CSR is sent, and every download opens with openssl. The DevTools network log
 //! proves that the private key never left the page.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use base64::Engine as _;
 use fantoccini::Locator;
 use serde_json::json;
 use tests::recipe::{self, Recipe};
-use tests::{Browser, BrowserOptions, Server, http};
+use tests::{Browser, BrowserOptions, Server, downloaded, http};
 
 const WAIT: Duration = Duration::from_secs(60);
 const ROLE: &str = "fruits-catalog";
@@ -78,25 +78,6 @@ async fn click(browser: &Browser, css: &str) -> anyhow::Result<()> {
         .click()
         .await?;
     Ok(())
-}
-
-/// Waits until `name` is completely downloaded into `dir`.
-async fn downloaded(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
-    let path = dir.join(name);
-    for _ in 0..300 {
-        let partial = std::fs::read_dir(dir)?
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().ends_with(".crdownload"));
-        if path.exists() && !partial && std::fs::metadata(&path)?.len() > 0 {
-            return Ok(path);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let have: Vec<String> = std::fs::read_dir(dir)?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    bail!("{name} was not downloaded; the folder has {have:?}")
 }
 
 fn openssl(args: &[&str]) -> anyhow::Result<String> {
