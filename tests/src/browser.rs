@@ -213,6 +213,8 @@ impl Drop for Browser {
             .args([
                 "-KILL",
                 "-f",
+                // The pattern starts with "--": without this, pkill reads it as an option.
+                "--",
                 &format!("--user-data-dir={}", self._profile.path().display()),
             ])
             .status();

@@ -69,6 +69,25 @@ const RATIOS: &[Ratio] = &[
     },
 ];
 
+/// Ratios printed for context, without a target: what bounds the targeted ones.
+const CONTEXT: &[(&str, &str, &str)] = &[
+    (
+        "node-forge RSA-2048 vs WebCrypto keygen alone (ceiling)",
+        "forge/csr/rsa2048",
+        "webcrypto/keygen/rsa2048",
+    ),
+    (
+        "RSA-2048 key+CSR vs PKI.js RSA-2048 key+CSR",
+        "product/csr/rsa2048",
+        "pkijs/csr/rsa2048",
+    ),
+    (
+        "P-256 key+CSR vs WebCrypto P-256 keygen alone",
+        "product/csr/p256",
+        "webcrypto/keygen/p256",
+    ),
+];
+
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut args = args;
     if args.first().map(String::as_str) == Some("csr") {
@@ -317,6 +336,14 @@ fn report(entries: &[Entry], runs: u32) -> anyhow::Result<()> {
                 "  {:<52} n/a ({} or {} did not run)",
                 r.what, r.numerator, r.denominator
             ),
+        }
+    }
+
+    println!("\nfor context (no target):");
+    for (what, numerator, denominator) in CONTEXT {
+        match (median(numerator), median(denominator)) {
+            (Some(a), Some(b)) if b > 0.0 => println!("  {what:<52} {:>7.2}×", a / b),
+            _ => println!("  {what:<52} n/a ({numerator} or {denominator} did not run)"),
         }
     }
 

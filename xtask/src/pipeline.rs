@@ -65,6 +65,8 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
         "shared",
         "-p",
         "frontend",
+        "-p",
+        "pki-plugin",
         "--target",
         "wasm32-unknown-unknown",
         "--all-targets",
@@ -108,7 +110,7 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
     step("Vault client compatibility (hvac) through upstream mode: B (proxy) -> A (engine)");
     hvac_through_upstream(&bin, &python)?;
 
-    step("shared crate in headless Chromium (wasm-bindgen-test)");
+    step("shared and plugin crates in headless Chromium (wasm-bindgen-test)");
     let me = std::env::current_exe()?;
     run_cmd(
         cargo()
@@ -117,6 +119,8 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
                 "--locked",
                 "-p",
                 "shared",
+                "-p",
+                "pki-plugin",
                 "--target",
                 "wasm32-unknown-unknown",
             ])

@@ -1,31 +1,34 @@
-//! Key generation and the CSR. EC and Ed25519 keys are made and used in Rust (RustCrypto,
-//! through `shared`). RSA keys are made by the browser's WebCrypto when it has one
-//! (BoringSSL's prime search is several times faster than WebAssembly's) and the CSR is
-//! signed there too (`webcsr`); the key is exported once, as PKCS#8, for the caller.
-//! Without `crypto.subtle` (an insecure origin, a host build) the pure-Rust generator
-//! takes over. Works in a window and in a worker: only `globalThis.crypto` is used.
+//! Key generation and the CSR. RSA and ECDSA P-256/P-384 keys are made by the browser's
+//! WebCrypto when it has one (BoringSSL's prime search is several times faster than
+//! WebAssembly's, and its P-256 about twice as fast), and the CSR is signed there too
+//! (`webcsr`); the key is exported once, as PKCS#8, for the caller. Ed25519 keys, and every
+//! key where there is no `crypto.subtle` (an insecure origin, a host build) or where
+//! WebCrypto does not know the algorithm, are made and used in Rust (RustCrypto, through
+//! `shared`). Works in a window and in a worker: only `globalThis.crypto` is used.
 
 use shared::pki::cert::pem_encode;
-use shared::pki::key::{KeyType, PrivateKey, PublicKeyInfo};
+use shared::pki::key::{PrivateKey, PublicKeyInfo};
 
 use crate::fields::PluginError;
 use crate::ops::{CsrRequest, Generated, finish_csr};
-use crate::webcsr;
+use crate::webcsr::{self, WebAlgorithm};
 
 /// A new key for `request` and its CSR.
 pub async fn generate_csr(request: &CsrRequest) -> Result<Generated, PluginError> {
-    if request.key.key_type == KeyType::Rsa
-        && let Some(key) = webcrypto::rsa_key(request.key.bits).await?
+    if let Some(algorithm) = WebAlgorithm::for_key(request.key)
+        && let Some(key) = webcrypto::generate(algorithm).await?
     {
         let public = PublicKeyInfo::from_spki_der(&key.spki)
-            .map_err(|e| PluginError::new("keyType", format!("webcrypto's rsa key: {e}")))?;
+            .map_err(|e| PluginError::new("keyType", format!("webcrypto's public key: {e}")))?;
         let info = webcsr::request_info(&request.subject, &request.sans, &public.spki_der)?;
-        let signature = webcrypto::sign(&key, &info).await?;
+        let signature = webcrypto::sign(&key, algorithm, &info).await?;
+        let csr = webcsr::assemble(&info, algorithm, &signature)?;
+        let pkcs8 = webcrypto::pkcs8(key).await?;
         return Ok(Generated {
-            csr_pem: pem_encode("CERTIFICATE REQUEST", &webcsr::assemble(&info, &signature)),
-            private_key_pem: pem_encode("PRIVATE KEY", &key.pkcs8),
+            csr_pem: pem_encode("CERTIFICATE REQUEST", &csr),
+            private_key_pem: pem_encode("PRIVATE KEY", &pkcs8),
             public_key_pem: public.to_pem(),
-            key_type: KeyType::Rsa,
+            key_type: public.key_type,
             key_bits: public.bits,
         });
     }
@@ -34,12 +37,15 @@ pub async fn generate_csr(request: &CsrRequest) -> Result<Generated, PluginError
     finish_csr(request, &key)
 }
 
-/// WebCrypto's RSA key as PKCS#8, for the browser tests.
+/// WebCrypto's key for `algorithm` as PKCS#8, for the browser tests.
 #[cfg(all(test, target_arch = "wasm32"))]
-pub async fn webcrypto_rsa_pkcs8_for_tests(
-    bits: u32,
+pub async fn webcrypto_pkcs8_for_tests(
+    algorithm: WebAlgorithm,
 ) -> Result<Option<shared::pki::key::Zeroizing<Vec<u8>>>, PluginError> {
-    Ok(webcrypto::rsa_key(bits).await?.map(|k| k.pkcs8))
+    match webcrypto::generate(algorithm).await? {
+        Some(key) => Ok(Some(webcrypto::pkcs8(key).await?)),
+        None => Ok(None),
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -50,13 +56,14 @@ mod webcrypto {
     use wasm_bindgen_futures::JsFuture;
 
     use crate::fields::PluginError;
+    use crate::webcsr::WebAlgorithm;
 
-    /// An RSA key pair in WebCrypto, with its exports.
-    pub struct RsaKey {
+    /// A key pair in WebCrypto, its public half exported.
+    pub struct WebKey {
         /// The private `CryptoKey`, which signs the CSR.
         private: JsValue,
-        /// PKCS#8 PrivateKeyInfo DER.
-        pub pkcs8: Zeroizing<Vec<u8>>,
+        /// The PKCS#8 export, started with the SPKI export and awaited last.
+        pkcs8: Promise,
         /// SubjectPublicKeyInfo DER.
         pub spki: Vec<u8>,
     }
@@ -70,7 +77,7 @@ mod webcrypto {
     }
 
     fn failed(e: JsValue) -> PluginError {
-        PluginError::new("keyType", format!("webcrypto rsa: {}", message(&e)))
+        PluginError::new("keyType", format!("webcrypto: {}", message(&e)))
     }
 
     fn get(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
@@ -95,14 +102,13 @@ mod webcrypto {
         (!subtle.is_undefined() && !subtle.is_null()).then_some(subtle)
     }
 
-    /// Calls `crypto.subtle[name](...args)` and awaits the promise.
-    async fn call(subtle: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    /// Calls `crypto.subtle[name](...args)`; the promise, not yet awaited.
+    fn start(subtle: &JsValue, name: &str, args: &[JsValue]) -> Result<Promise, JsValue> {
         let f: Function = get(subtle, name)?
             .dyn_into()
             .map_err(|_| JsValue::from_str(&format!("crypto.subtle.{name} is not a function")))?;
         let args: Array = args.iter().collect();
-        let promise: Promise = f.apply(subtle, &args)?.dyn_into()?;
-        JsFuture::from(promise).await
+        f.apply(subtle, &args)?.dyn_into()
     }
 
     /// Copies an ArrayBuffer out, then zeroes the JS copy.
@@ -113,66 +119,107 @@ mod webcrypto {
         bytes
     }
 
-    /// A fresh RSASSA-PKCS1-v1_5 / SHA-256 key of `bits`, or `None` when there is no
-    /// WebCrypto here.
-    pub async fn rsa_key(bits: u32) -> Result<Option<RsaKey>, PluginError> {
+    /// The `generateKey` parameters for `algorithm`.
+    fn key_params(algorithm: WebAlgorithm) -> Result<Object, JsValue> {
+        match (algorithm, algorithm.named_curve()) {
+            (WebAlgorithm::Rsa(bits), _) => object(&[
+                ("name", JsValue::from_str("RSASSA-PKCS1-v1_5")),
+                ("modulusLength", JsValue::from(bits)),
+                ("publicExponent", Uint8Array::from(&[1u8, 0, 1][..]).into()),
+                ("hash", JsValue::from_str(algorithm.hash())),
+            ]),
+            (_, curve) => object(&[
+                ("name", JsValue::from_str("ECDSA")),
+                ("namedCurve", JsValue::from_str(curve.unwrap_or_default())),
+            ]),
+        }
+    }
+
+    /// The `sign` parameters for `algorithm`.
+    fn sign_params(algorithm: WebAlgorithm) -> Result<Object, JsValue> {
+        match algorithm {
+            WebAlgorithm::Rsa(_) => object(&[("name", JsValue::from_str("RSASSA-PKCS1-v1_5"))]),
+            _ => object(&[
+                ("name", JsValue::from_str("ECDSA")),
+                ("hash", JsValue::from_str(algorithm.hash())),
+            ]),
+        }
+    }
+
+    /// A fresh extractable key pair for `algorithm`, or `None` when there is no WebCrypto
+    /// here or it does not support the algorithm (Rust makes the key then).
+    pub async fn generate(algorithm: WebAlgorithm) -> Result<Option<WebKey>, PluginError> {
         let Some(subtle) = subtle() else {
             return Ok(None);
         };
-        let algorithm = object(&[
-            ("name", JsValue::from_str("RSASSA-PKCS1-v1_5")),
-            ("modulusLength", JsValue::from(bits)),
-            ("publicExponent", Uint8Array::from(&[1u8, 0, 1][..]).into()),
-            ("hash", JsValue::from_str("SHA-256")),
-        ])
-        .map_err(failed)?;
         let usages: Array = ["sign", "verify"]
             .iter()
             .map(|u| JsValue::from_str(u))
             .collect();
-        let pair = call(
+        let generating = start(
             &subtle,
             "generateKey",
-            &[algorithm.into(), JsValue::TRUE, usages.into()],
+            &[
+                key_params(algorithm).map_err(failed)?.into(),
+                JsValue::TRUE,
+                usages.into(),
+            ],
         )
-        .await
         .map_err(failed)?;
+        let pair = match JsFuture::from(generating).await {
+            Ok(pair) => pair,
+            Err(e)
+                if get(&e, "name").ok().and_then(|n| n.as_string()).as_deref()
+                    == Some("NotSupportedError") =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(failed(e)),
+        };
         let private = get(&pair, "privateKey").map_err(failed)?;
         let public = get(&pair, "publicKey").map_err(failed)?;
-        let pkcs8 = call(
+        let pkcs8 = start(
             &subtle,
             "exportKey",
             &[JsValue::from_str("pkcs8"), private.clone()],
         )
-        .await
         .map_err(failed)?;
-        let spki = call(&subtle, "exportKey", &[JsValue::from_str("spki"), public])
-            .await
-            .map_err(failed)?;
-        Ok(Some(RsaKey {
+        let spki =
+            start(&subtle, "exportKey", &[JsValue::from_str("spki"), public]).map_err(failed)?;
+        let spki = JsFuture::from(spki).await.map_err(failed)?;
+        Ok(Some(WebKey {
             private,
-            pkcs8: Zeroizing::new(take_bytes(&pkcs8)),
+            pkcs8,
             spki: take_bytes(&spki),
         }))
     }
 
-    /// PKCS#1 v1.5 / SHA-256 signature of `data` by `key`.
-    pub async fn sign(key: &RsaKey, data: &[u8]) -> Result<Vec<u8>, PluginError> {
+    /// `key`'s signature of `data`, in WebCrypto's encoding (PKCS#1 v1.5 bytes, or ECDSA's
+    /// `r || s`).
+    pub async fn sign(
+        key: &WebKey,
+        algorithm: WebAlgorithm,
+        data: &[u8],
+    ) -> Result<Vec<u8>, PluginError> {
         let subtle = subtle().ok_or_else(|| failed(JsValue::from_str("crypto.subtle is gone")))?;
-        let algorithm =
-            object(&[("name", JsValue::from_str("RSASSA-PKCS1-v1_5"))]).map_err(failed)?;
-        let signature = call(
+        let signing = start(
             &subtle,
             "sign",
             &[
-                algorithm.into(),
+                sign_params(algorithm).map_err(failed)?.into(),
                 key.private.clone(),
                 Uint8Array::from(data).into(),
             ],
         )
-        .await
         .map_err(failed)?;
+        let signature = JsFuture::from(signing).await.map_err(failed)?;
         Ok(Uint8Array::new(&signature).to_vec())
+    }
+
+    /// The private key as PKCS#8 DER; the key pair is dropped.
+    pub async fn pkcs8(key: WebKey) -> Result<Zeroizing<Vec<u8>>, PluginError> {
+        let der = JsFuture::from(key.pkcs8).await.map_err(failed)?;
+        Ok(Zeroizing::new(take_bytes(&der)))
     }
 }
 
@@ -181,21 +228,30 @@ mod webcrypto {
     use shared::pki::key::Zeroizing;
 
     use crate::fields::PluginError;
+    use crate::webcsr::WebAlgorithm;
 
     /// Never made: there is no WebCrypto outside the browser.
-    pub struct RsaKey {
-        pub pkcs8: Zeroizing<Vec<u8>>,
+    pub struct WebKey {
         pub spki: Vec<u8>,
     }
 
-    pub async fn rsa_key(_bits: u32) -> Result<Option<RsaKey>, PluginError> {
+    pub async fn generate(_algorithm: WebAlgorithm) -> Result<Option<WebKey>, PluginError> {
         Ok(None)
     }
 
-    pub async fn sign(_key: &RsaKey, _data: &[u8]) -> Result<Vec<u8>, PluginError> {
-        Err(PluginError::new(
-            "keyType",
-            "no webcrypto outside the browser",
-        ))
+    fn absent() -> PluginError {
+        PluginError::new("keyType", "no webcrypto outside the browser")
+    }
+
+    pub async fn sign(
+        _key: &WebKey,
+        _algorithm: WebAlgorithm,
+        _data: &[u8],
+    ) -> Result<Vec<u8>, PluginError> {
+        Err(absent())
+    }
+
+    pub async fn pkcs8(_key: WebKey) -> Result<Zeroizing<Vec<u8>>, PluginError> {
+        Err(absent())
     }
 }

@@ -103,7 +103,7 @@ mod browser_tests {
 
     #[wasm_bindgen_test]
     async fn webcrypto_makes_the_rsa_keys() {
-        let der = keygen::webcrypto_rsa_pkcs8_for_tests(2048)
+        let der = keygen::webcrypto_pkcs8_for_tests(webcsr::WebAlgorithm::Rsa(2048))
             .await
             .expect("webcrypto")
             .expect("the browser has crypto.subtle");
@@ -122,6 +122,41 @@ mod browser_tests {
         let parsed = shared::pki::csr::parse_csr(&csr).expect("csr");
         assert_eq!(parsed.subject.common_name, "rsa.example.test");
         assert_eq!(parsed.signature_algorithm, "SHA256-RSA");
+    }
+
+    /// P-256 and P-384 keys come from WebCrypto; their PKCS#8 exports read back through
+    /// `shared` (the PKCS#12 and encrypted-key downloads need that) and the CSR signed
+    /// by WebCrypto verifies with the curve's own hash.
+    #[wasm_bindgen_test]
+    async fn webcrypto_makes_the_ec_keys() {
+        for (bits, algorithm, name) in [
+            (256u32, webcsr::WebAlgorithm::P256, "ECDSA-SHA256"),
+            (384, webcsr::WebAlgorithm::P384, "ECDSA-SHA384"),
+        ] {
+            let der = keygen::webcrypto_pkcs8_for_tests(algorithm)
+                .await
+                .expect("webcrypto")
+                .expect("the browser has crypto.subtle");
+            let key = shared::pki::key::PrivateKey::from_pkcs8_der(&der).expect("pkcs8");
+            assert_eq!(key.bits(), bits);
+
+            let out = generate_key_and_csr(object(serde_json::json!({
+                "keyType": "ec", "keyBits": bits, "commonName": "ec.example.test",
+                "dnsNames": ["ec.example.test", "www.ec.example.test"],
+            })))
+            .await
+            .map_err(message)
+            .expect("generate");
+            assert_eq!(get(&out, "keyType").as_string().as_deref(), Some("ec"));
+            assert_eq!(get(&out, "keyBits").as_f64(), Some(f64::from(bits)));
+            let csr = get(&out, "csrPem").as_string().unwrap_or_default();
+            let parsed = shared::pki::csr::parse_csr(&csr).expect("csr");
+            assert_eq!(parsed.signature_algorithm, name);
+            assert_eq!(parsed.sans.dns.len(), 2);
+            let pem = get(&out, "privateKeyPem").as_string().unwrap_or_default();
+            let key = shared::pki::key::PrivateKey::from_pem(&pem).expect("private key pem");
+            assert!(key.matches(&parsed.public_key), "the key is the CSR's");
+        }
     }
 
     #[wasm_bindgen_test]
