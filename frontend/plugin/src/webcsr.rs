@@ -5,6 +5,7 @@
 //! milliseconds, in WebCrypto about one, and BoringSSL's P-256 beats WebAssembly's too, so
 //! a key + CSR costs little more than WebCrypto's key generation.
 
+use shared::pki::cert::der::{SEQUENCE, SET, bit_string, tlv, uint};
 use shared::pki::cert::{Sans, Subject};
 use shared::pki::key::KeyType;
 
@@ -12,8 +13,6 @@ use crate::ops::KeySpec;
 
 use crate::fields::PluginError;
 
-const SEQUENCE: u8 = 0x30;
-const SET: u8 = 0x31;
 /// extensionRequest (PKCS#9), 1.2.840.113549.1.9.14.
 const OID_EXTENSION_REQUEST: &[u8] = &[
     0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0e,
@@ -105,38 +104,8 @@ impl WebAlgorithm {
             ));
         }
         let (r, s) = webcrypto.split_at(half);
-        Ok(tlv(SEQUENCE, &[der_uint(r), der_uint(s)].concat()))
+        Ok(tlv(SEQUENCE, &[uint(r), uint(s)].concat()))
     }
-}
-
-/// An unsigned big-endian integer as a DER INTEGER: no leading zero bytes, except one
-/// when the top bit is set.
-fn der_uint(bytes: &[u8]) -> Vec<u8> {
-    let skip = bytes.iter().take_while(|b| **b == 0).count();
-    let digits = bytes.get(skip..).unwrap_or(&[]);
-    let mut content = Vec::with_capacity(digits.len() + 1);
-    if digits.first().is_none_or(|b| b & 0x80 != 0) {
-        content.push(0);
-    }
-    content.extend_from_slice(digits);
-    tlv(0x02, &content)
-}
-
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(content.len() + 6);
-    out.push(tag);
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        let significant = bytes.get(skip..).unwrap_or(&[]);
-        out.push(0x80 | significant.len() as u8);
-        out.extend_from_slice(significant);
-    }
-    out.extend_from_slice(content);
-    out
 }
 
 /// GeneralNames in `shared`'s order: DNS names, emails, IP addresses, URIs.
@@ -200,12 +169,14 @@ pub fn assemble(
     signature: &[u8],
 ) -> Result<Vec<u8>, PluginError> {
     let signature = algorithm.x509_signature(signature)?;
-    let mut bits = Vec::with_capacity(signature.len() + 1);
-    bits.push(0);
-    bits.extend_from_slice(&signature);
     Ok(tlv(
         SEQUENCE,
-        &[info, algorithm.signature_algorithm(), &tlv(0x03, &bits)].concat(),
+        &[
+            info,
+            algorithm.signature_algorithm(),
+            &bit_string(&signature),
+        ]
+        .concat(),
     ))
 }
 
@@ -330,14 +301,6 @@ mod tests {
     }
 
     #[test]
-    fn integers_are_minimal_and_positive() {
-        assert_eq!(der_uint(&[0, 0, 0x7f]), vec![0x02, 1, 0x7f]);
-        assert_eq!(der_uint(&[0, 0x80]), vec![0x02, 2, 0, 0x80]);
-        assert_eq!(der_uint(&[0xff, 1]), vec![0x02, 3, 0, 0xff, 1]);
-        assert_eq!(der_uint(&[0, 0]), vec![0x02, 1, 0]);
-    }
-
-    #[test]
     fn webcrypto_takes_the_keys_it_makes_well() {
         let spec = |key_type, bits| KeySpec { key_type, bits };
         assert_eq!(
@@ -355,13 +318,5 @@ mod tests {
         assert_eq!(WebAlgorithm::for_key(spec(KeyType::Ed25519, 0)), None);
         assert_eq!(WebAlgorithm::P384.hash(), "SHA-384");
         assert_eq!(WebAlgorithm::P256.named_curve(), Some("P-256"));
-    }
-
-    #[test]
-    fn long_lengths_are_encoded_in_long_form() {
-        assert_eq!(tlv(0x04, &[7; 3]), vec![0x04, 3, 7, 7, 7]);
-        let long = tlv(0x04, &[0; 300]);
-        assert_eq!(&long[..4], &[0x04, 0x82, 0x01, 0x2c]);
-        assert_eq!(long.len(), 304);
     }
 }

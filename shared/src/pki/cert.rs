@@ -18,17 +18,18 @@ use super::key::{PkiError, PrivateKey, PublicKeyInfo, Signer};
 
 /// Minimal DER reading and writing: enough to take signed structures apart, put new
 /// names, keys and algorithm identifiers in, and read names and algorithm identifiers.
-pub(crate) mod der {
+/// The writers are public for the plugin's WebCrypto-signed CSRs.
+pub mod der {
     use super::PkiError;
 
-    pub(crate) const INTEGER: u8 = 0x02;
-    pub(crate) const BIT_STRING: u8 = 0x03;
-    pub(crate) const OCTET_STRING: u8 = 0x04;
-    pub(crate) const OID: u8 = 0x06;
+    pub const INTEGER: u8 = 0x02;
+    pub const BIT_STRING: u8 = 0x03;
+    pub const OCTET_STRING: u8 = 0x04;
+    pub const OID: u8 = 0x06;
     pub(crate) const UTF8_STRING: u8 = 0x0c;
     pub(crate) const PRINTABLE_STRING: u8 = 0x13;
-    pub(crate) const SEQUENCE: u8 = 0x30;
-    pub(crate) const SET: u8 = 0x31;
+    pub const SEQUENCE: u8 = 0x30;
+    pub const SET: u8 = 0x31;
     pub(crate) const NULL: [u8; 2] = [0x05, 0x00];
 
     /// A DER structure that does not parse.
@@ -119,7 +120,7 @@ pub(crate) mod der {
     }
 
     /// Encodes a TLV.
-    pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(content.len() + 6);
         out.push(tag);
         let len = content.len();
@@ -137,7 +138,7 @@ pub(crate) mod der {
     }
 
     /// A non-negative INTEGER from big-endian magnitude bytes.
-    pub(crate) fn uint(magnitude: &[u8]) -> Vec<u8> {
+    pub fn uint(magnitude: &[u8]) -> Vec<u8> {
         let start = magnitude.iter().take_while(|b| **b == 0).count();
         let trimmed = magnitude.get(start..).unwrap_or(&[]);
         let mut content = Vec::with_capacity(trimmed.len() + 1);
@@ -149,7 +150,7 @@ pub(crate) mod der {
     }
 
     /// A BIT STRING with no unused bits.
-    pub(crate) fn bit_string(bytes: &[u8]) -> Vec<u8> {
+    pub fn bit_string(bytes: &[u8]) -> Vec<u8> {
         let mut content = Vec::with_capacity(bytes.len() + 1);
         content.push(0);
         content.extend_from_slice(bytes);
@@ -157,7 +158,7 @@ pub(crate) mod der {
     }
 
     /// An OBJECT IDENTIFIER TLV from its dotted form.
-    pub(crate) fn oid(dotted: &str) -> Result<Vec<u8>, PkiError> {
+    pub fn oid(dotted: &str) -> Result<Vec<u8>, PkiError> {
         let bad = || PkiError::InvalidField {
             field: "oid",
             reason: format!("{dotted:?} is not a dotted object identifier"),
@@ -1578,6 +1579,8 @@ pub(crate) mod tests {
         assert!(der::split(&[0x30, 0x05, 1]).is_err());
         assert_eq!(der::uint(&[0x00, 0x80]), vec![0x02, 0x02, 0x00, 0x80]);
         assert_eq!(der::uint(&[]), vec![0x02, 0x01, 0x00]);
+        assert_eq!(der::uint(&[0, 0, 0x7f]), vec![0x02, 0x01, 0x7f]);
+        assert_eq!(der::uint(&[0xff, 1]), vec![0x02, 0x03, 0x00, 0xff, 0x01]);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
