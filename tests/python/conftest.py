@@ -40,7 +40,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_BINARY = REPO_ROOT / "target" / "release" / "pki-console"
+# Without PKI_CONSOLE_BIN: the newer of the debug build (what `cargo xtask test` builds)
+# and the release build.
+DEFAULT_BINARY = max(
+    (REPO_ROOT / "target" / profile / "pki-console" for profile in ("debug", "release")),
+    key=lambda p: p.stat().st_mtime if p.is_file() else 0,
+)
 READY_PREFIX = "PKI Console is ready: "
 READY_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 15
@@ -523,8 +528,8 @@ def embedded_binary() -> Path:
     binary = Path(os.environ.get("PKI_CONSOLE_BIN") or DEFAULT_BINARY)
     if not binary.is_file():
         pytest.fail(
-            f"{binary} does not exist: build it with `cargo xtask test` (which builds the release "
-            "binary and runs this suite), or set PKI_CONSOLE_BIN, or point the suite at a real "
+            f"{binary} does not exist: build it with `cargo xtask test` (which builds the server "
+            "and runs this suite), or set PKI_CONSOLE_BIN, or point the suite at a real "
             "Vault with VAULT_ADDR and VAULT_TOKEN",
             pytrace=False,
         )

@@ -1,4 +1,4 @@
-//! The real `pki-console` release binary, started as a child process on a free port with
+//! The real `pki-console` binary, started as a child process on a free port with
 //! its own data directory, stopped (or killed) when dropped.
 
 use std::path::{Path, PathBuf};
@@ -16,12 +16,19 @@ pub struct Server {
     _tmp: Option<tempfile::TempDir>,
 }
 
-/// The binary under test: `$PKI_CONSOLE_BIN` (set by `cargo xtask test`) or the release
-/// build in `target/`.
+/// The binary under test: `$PKI_CONSOLE_BIN` (set by `cargo xtask test` to the debug
+/// build), else the newer of the debug and release builds in `target/`.
 pub fn binary() -> anyhow::Result<PathBuf> {
+    let newest = || {
+        ["debug", "release"]
+            .iter()
+            .map(|p| crate::root().join("target").join(p).join("pki-console"))
+            .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+            .unwrap_or_default()
+    };
     let bin = std::env::var_os("PKI_CONSOLE_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| crate::root().join("target/release/pki-console"));
+        .unwrap_or_else(newest);
     if !bin.exists() {
         bail!(
             "{} does not exist: run the tests with `cargo xtask test`, which builds it",

@@ -16,51 +16,24 @@ use crate::{cargo, root, run_cmd, tools};
 /// The whole console must stay within this many gzipped bytes.
 pub const BUDGET_GZIP: usize = 400 * 1024;
 
-/// Crates the plugin compiles at opt-level 3 (everything else in the web bundle is "z"):
-/// at "z" their small constant-time helpers are not inlined, and a P-256 key + CSR takes
-/// about 2.5 ms; at 3 about 1 to 1.3 ms, for 66 KB more gzipped plugin. The profile is part
-/// of cargo's artifact hash, so these builds and the app's coexist in `target/`.
-const PLUGIN_FAST_CRATES: &[&str] = &[
-    "p256",
-    "p384",
-    "primeorder",
-    "primefield",
-    "elliptic-curve",
-    "ecdsa",
-    "crypto-bigint",
-    "ctutils",
-    "cmov",
-    "subtle",
-];
-
 /// Builds the bundle and returns the folder it is in.
 pub fn build(optimise: bool) -> anyhow::Result<PathBuf> {
     check_bindgen_pin()?;
     let root = root();
-    let build = |package: &str, config: &[String]| {
-        run_cmd(
-            cargo()
-                .args(["build", "--locked", "-p", package])
-                .args([
-                    "--target",
-                    "wasm32-unknown-unknown",
-                    "--profile",
-                    "wasm-release",
-                ])
-                .args(config),
-        )
-    };
-    build("frontend", &[])?;
-    let fast: Vec<String> = PLUGIN_FAST_CRATES
-        .iter()
-        .flat_map(|c| {
-            [
-                "--config".to_string(),
-                format!("profile.wasm-release.package.{c}.opt-level=3"),
-            ]
-        })
-        .collect();
-    build("pki-plugin", &fast)?;
+    // One cargo run for both: the crates they share are built once, and the two
+    // single-codegen-unit LTO links run side by side.
+    run_cmd(cargo().args([
+        "build",
+        "--locked",
+        "-p",
+        "frontend",
+        "-p",
+        "pki-plugin",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm-release",
+    ]))?;
     let out = root.join("target/wasm32-unknown-unknown/wasm-release");
 
     let work = root.join("target/dist-work");

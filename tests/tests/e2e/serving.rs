@@ -141,7 +141,7 @@ async fn healthz_reports_version() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn release_binary_runs_alone_from_an_empty_directory() -> anyhow::Result<()> {
+async fn the_binary_runs_alone_from_an_empty_directory() -> anyhow::Result<()> {
     let bin = tests::server::binary()?;
     let empty = tempfile::tempdir()?;
     let copy = empty.path().join("pki-console");
