@@ -18,8 +18,14 @@ pub async fn generate_csr(request: &CsrRequest) -> Result<Generated, PluginError
     if let Some(algorithm) = WebAlgorithm::for_key(request.key)
         && let Some(key) = webcrypto::generate(algorithm).await?
     {
-        let public = PublicKeyInfo::from_spki_der(&key.spki)
-            .map_err(|e| PluginError::new("keyType", format!("webcrypto's public key: {e}")))?;
+        // WebCrypto's export of the key it just made for exactly this request: taken as
+        // it is (decoding and re-encoding it cost a tenth of a P-256 key + CSR). A
+        // mismatch could not go unnoticed: the CSR's signature would not verify.
+        let public = PublicKeyInfo {
+            key_type: request.key.key_type,
+            bits: request.key.bits,
+            spki_der: key.spki.clone(),
+        };
         let info = webcsr::request_info(&request.subject, &request.sans, &public.spki_der)?;
         let signature = webcrypto::sign(&key, algorithm, &info).await?;
         let csr = webcsr::assemble(&info, algorithm, &signature)?;
@@ -50,13 +56,67 @@ pub async fn webcrypto_pkcs8_for_tests(
 
 #[cfg(target_arch = "wasm32")]
 mod webcrypto {
-    use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+    //! `crypto.subtle` through typed bindings, with the algorithm objects made once per
+    //! algorithm and kept: building them key by key (a string crossing into JS for each)
+    //! and calling through `Reflect` cost about as much as P-256 key generation itself.
+
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
     use shared::pki::key::Zeroizing;
-    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen::prelude::*;
     use wasm_bindgen_futures::JsFuture;
 
     use crate::fields::PluginError;
     use crate::webcsr::WebAlgorithm;
+
+    #[wasm_bindgen]
+    extern "C" {
+        /// `SubtleCrypto`, the methods this module calls.
+        #[derive(Clone)]
+        type Subtle;
+
+        #[wasm_bindgen(method, catch, js_name = generateKey)]
+        fn generate_key(
+            this: &Subtle,
+            algorithm: &Object,
+            extractable: bool,
+            usages: &Array,
+        ) -> Result<Promise, JsValue>;
+
+        #[wasm_bindgen(method, catch, js_name = exportKey)]
+        fn export_key(this: &Subtle, format: &str, key: &JsValue) -> Result<Promise, JsValue>;
+
+        #[wasm_bindgen(method, catch)]
+        fn sign(
+            this: &Subtle,
+            algorithm: &Object,
+            key: &JsValue,
+            data: &Uint8Array,
+        ) -> Result<Promise, JsValue>;
+
+        /// A `CryptoKeyPair`.
+        type KeyPair;
+
+        #[wasm_bindgen(method, getter, js_name = privateKey)]
+        fn private_key(this: &KeyPair) -> JsValue;
+
+        #[wasm_bindgen(method, getter, js_name = publicKey)]
+        fn public_key(this: &KeyPair) -> JsValue;
+    }
+
+    /// What one algorithm needs on every call, made on first use.
+    struct Params {
+        generate: Object,
+        sign: Object,
+    }
+
+    thread_local! {
+        /// `crypto.subtle` (looked up once: the global does not change) and the usages.
+        static SUBTLE: Option<(Subtle, Array)> = lookup_subtle();
+        static PARAMS: RefCell<HashMap<WebAlgorithm, Params>> = RefCell::new(HashMap::new());
+    }
 
     /// A key pair in WebCrypto, its public half exported.
     pub struct WebKey {
@@ -80,35 +140,74 @@ mod webcrypto {
         PluginError::new("keyType", format!("webcrypto: {}", message(&e)))
     }
 
-    fn get(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
-        Reflect::get(target, &JsValue::from_str(key))
+    fn lookup_subtle() -> Option<(Subtle, Array)> {
+        let get = |target: &JsValue, key: &str| {
+            Reflect::get(target, &JsValue::from_str(key))
+                .ok()
+                .filter(|v| !v.is_undefined() && !v.is_null())
+        };
+        let subtle = get(&get(&js_sys::global(), "crypto")?, "subtle")?;
+        let usages: Array = ["sign", "verify"]
+            .iter()
+            .map(|u| JsValue::from_str(u))
+            .collect();
+        Some((subtle.unchecked_into(), usages))
     }
 
-    fn object(fields: &[(&str, JsValue)]) -> Result<Object, JsValue> {
-        let o = Object::new();
-        for (k, v) in fields {
-            Reflect::set(&o, &JsValue::from_str(k), v)?;
-        }
-        Ok(o)
+    /// `crypto.subtle` and the key usages, if this global has them (secure contexts only).
+    fn subtle() -> Option<(Subtle, Array)> {
+        SUBTLE.with(|s| {
+            s.as_ref()
+                .map(|(subtle, usages)| (subtle.clone(), usages.clone()))
+        })
     }
 
-    /// `crypto.subtle`, if this global has one (secure contexts only).
-    fn subtle() -> Option<JsValue> {
-        let crypto = get(&js_sys::global(), "crypto").ok()?;
-        if crypto.is_undefined() || crypto.is_null() {
-            return None;
-        }
-        let subtle = get(&crypto, "subtle").ok()?;
-        (!subtle.is_undefined() && !subtle.is_null()).then_some(subtle)
-    }
-
-    /// Calls `crypto.subtle[name](...args)`; the promise, not yet awaited.
-    fn start(subtle: &JsValue, name: &str, args: &[JsValue]) -> Result<Promise, JsValue> {
-        let f: Function = get(subtle, name)?
+    /// An object from JSON text: one string into JS instead of one per key.
+    fn json_object(text: &str) -> Result<Object, PluginError> {
+        js_sys::JSON::parse(text)
+            .map_err(failed)?
             .dyn_into()
-            .map_err(|_| JsValue::from_str(&format!("crypto.subtle.{name} is not a function")))?;
-        let args: Array = args.iter().collect();
-        f.apply(subtle, &args)?.dyn_into()
+            .map_err(|_| PluginError::new("keyType", "webcrypto parameters: not an object"))
+    }
+
+    /// The `generateKey` and `sign` parameters for `algorithm`, made once.
+    fn params(algorithm: WebAlgorithm) -> Result<(Object, Object), PluginError> {
+        PARAMS.with(|cache| {
+            if let Some(p) = cache.borrow().get(&algorithm) {
+                return Ok((p.generate.clone(), p.sign.clone()));
+            }
+            let hash = algorithm.hash();
+            let (generate, sign) = match (algorithm, algorithm.named_curve()) {
+                (WebAlgorithm::Rsa(bits), _) => {
+                    let generate = json_object(&format!(
+                        r#"{{"name":"RSASSA-PKCS1-v1_5","modulusLength":{bits},"hash":"{hash}"}}"#
+                    ))?;
+                    // A BufferSource, which JSON cannot express.
+                    Reflect::set(
+                        &generate,
+                        &JsValue::from_str("publicExponent"),
+                        &Uint8Array::from(&[1u8, 0, 1][..]),
+                    )
+                    .map_err(failed)?;
+                    (generate, json_object(r#"{"name":"RSASSA-PKCS1-v1_5"}"#)?)
+                }
+                (_, curve) => (
+                    json_object(&format!(
+                        r#"{{"name":"ECDSA","namedCurve":"{}"}}"#,
+                        curve.unwrap_or_default()
+                    ))?,
+                    json_object(&format!(r#"{{"name":"ECDSA","hash":"{hash}"}}"#))?,
+                ),
+            };
+            cache.borrow_mut().insert(
+                algorithm,
+                Params {
+                    generate: generate.clone(),
+                    sign: sign.clone(),
+                },
+            );
+            Ok((generate, sign))
+        })
     }
 
     /// Copies an ArrayBuffer out, then zeroes the JS copy.
@@ -119,73 +218,34 @@ mod webcrypto {
         bytes
     }
 
-    /// The `generateKey` parameters for `algorithm`.
-    fn key_params(algorithm: WebAlgorithm) -> Result<Object, JsValue> {
-        match (algorithm, algorithm.named_curve()) {
-            (WebAlgorithm::Rsa(bits), _) => object(&[
-                ("name", JsValue::from_str("RSASSA-PKCS1-v1_5")),
-                ("modulusLength", JsValue::from(bits)),
-                ("publicExponent", Uint8Array::from(&[1u8, 0, 1][..]).into()),
-                ("hash", JsValue::from_str(algorithm.hash())),
-            ]),
-            (_, curve) => object(&[
-                ("name", JsValue::from_str("ECDSA")),
-                ("namedCurve", JsValue::from_str(curve.unwrap_or_default())),
-            ]),
-        }
-    }
-
-    /// The `sign` parameters for `algorithm`.
-    fn sign_params(algorithm: WebAlgorithm) -> Result<Object, JsValue> {
-        match algorithm {
-            WebAlgorithm::Rsa(_) => object(&[("name", JsValue::from_str("RSASSA-PKCS1-v1_5"))]),
-            _ => object(&[
-                ("name", JsValue::from_str("ECDSA")),
-                ("hash", JsValue::from_str(algorithm.hash())),
-            ]),
-        }
-    }
-
     /// A fresh extractable key pair for `algorithm`, or `None` when there is no WebCrypto
     /// here or it does not support the algorithm (Rust makes the key then).
     pub async fn generate(algorithm: WebAlgorithm) -> Result<Option<WebKey>, PluginError> {
-        let Some(subtle) = subtle() else {
+        let Some((subtle, usages)) = subtle() else {
             return Ok(None);
         };
-        let usages: Array = ["sign", "verify"]
-            .iter()
-            .map(|u| JsValue::from_str(u))
-            .collect();
-        let generating = start(
-            &subtle,
-            "generateKey",
-            &[
-                key_params(algorithm).map_err(failed)?.into(),
-                JsValue::TRUE,
-                usages.into(),
-            ],
-        )
-        .map_err(failed)?;
-        let pair = match JsFuture::from(generating).await {
-            Ok(pair) => pair,
+        let (generate_params, _) = params(algorithm)?;
+        let generating = subtle
+            .generate_key(&generate_params, true, &usages)
+            .map_err(failed)?;
+        let pair: KeyPair = match JsFuture::from(generating).await {
+            Ok(pair) => pair.unchecked_into(),
             Err(e)
-                if get(&e, "name").ok().and_then(|n| n.as_string()).as_deref()
+                if Reflect::get(&e, &JsValue::from_str("name"))
+                    .ok()
+                    .and_then(|n| n.as_string())
+                    .as_deref()
                     == Some("NotSupportedError") =>
             {
                 return Ok(None);
             }
             Err(e) => return Err(failed(e)),
         };
-        let private = get(&pair, "privateKey").map_err(failed)?;
-        let public = get(&pair, "publicKey").map_err(failed)?;
-        let pkcs8 = start(
-            &subtle,
-            "exportKey",
-            &[JsValue::from_str("pkcs8"), private.clone()],
-        )
-        .map_err(failed)?;
-        let spki =
-            start(&subtle, "exportKey", &[JsValue::from_str("spki"), public]).map_err(failed)?;
+        let private = pair.private_key();
+        let pkcs8 = subtle.export_key("pkcs8", &private).map_err(failed)?;
+        let spki = subtle
+            .export_key("spki", &pair.public_key())
+            .map_err(failed)?;
         let spki = JsFuture::from(spki).await.map_err(failed)?;
         Ok(Some(WebKey {
             private,
@@ -201,17 +261,12 @@ mod webcrypto {
         algorithm: WebAlgorithm,
         data: &[u8],
     ) -> Result<Vec<u8>, PluginError> {
-        let subtle = subtle().ok_or_else(|| failed(JsValue::from_str("crypto.subtle is gone")))?;
-        let signing = start(
-            &subtle,
-            "sign",
-            &[
-                sign_params(algorithm).map_err(failed)?.into(),
-                key.private.clone(),
-                Uint8Array::from(data).into(),
-            ],
-        )
-        .map_err(failed)?;
+        let (subtle, _) =
+            subtle().ok_or_else(|| failed(JsValue::from_str("crypto.subtle is gone")))?;
+        let (_, sign_params) = params(algorithm)?;
+        let signing = subtle
+            .sign(&sign_params, &key.private, &Uint8Array::from(data))
+            .map_err(failed)?;
         let signature = JsFuture::from(signing).await.map_err(failed)?;
         Ok(Uint8Array::new(&signature).to_vec())
     }

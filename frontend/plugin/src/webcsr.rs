@@ -35,7 +35,7 @@ const ALG_ECDSA_WITH_SHA384: &[u8] = &[
 /// A key WebCrypto can make and sign with, and how the CSR names its signature. The
 /// hashes are those `shared` picks by default (SHA-256 for RSA and P-256, SHA-384 for
 /// P-384), so a CSR looks the same whichever side made it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WebAlgorithm {
     /// RSASSA-PKCS1-v1_5 with SHA-256; the modulus length.
     Rsa(u32),
