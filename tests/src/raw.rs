@@ -183,51 +183,84 @@ pub fn chunked(body: &[u8], size: usize) -> Vec<u8> {
     out
 }
 
-/// A CA and a server certificate for `127.0.0.1` and `localhost` signed by it, made with
-/// the project's own PKI code: PEM files in `dir` (`ca.pem`, `server.pem` holding leaf
-/// and CA, `server-key.pem`). Returns the CA certificate as DER.
-pub fn write_tls_files(dir: &std::path::Path, ca_name: &str) -> anyhow::Result<Vec<u8>> {
-    use shared::pki::cert::{self, CertSpec, ExtKeyUsage, KeyUsage, Sans, Subject};
-    use shared::pki::key::{KeyType, PrivateKey};
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs() as i64;
-    let ca_key = PrivateKey::generate(KeyType::Ec, 256)?;
-    let ca_spec = CertSpec {
-        serial: cert::random_serial()?,
-        not_before: now - 60,
-        not_after: now + 3600,
-        subject: Subject::with_common_name(ca_name),
-        is_ca: true,
-        key_usage: vec![KeyUsage::CertSign, KeyUsage::CrlSign],
-        ..Default::default()
-    };
-    let ca_der = cert::self_sign(&ca_spec, &ca_key, 0)?;
-    let leaf_key = PrivateKey::generate(KeyType::Ec, 256)?;
-    let leaf_spec = CertSpec {
-        serial: cert::random_serial()?,
-        not_before: now - 60,
-        not_after: now + 3600,
-        subject: Subject::with_common_name("localhost"),
-        sans: Sans {
-            dns: vec!["localhost".into()],
-            ip: vec!["127.0.0.1".parse()?],
+/// A test CA and a server certificate signed by it, made with the project's own PKI code.
+pub struct ServerPki {
+    pub ca_der: Vec<u8>,
+    pub leaf_der: Vec<u8>,
+    pub leaf_key: shared::pki::key::PrivateKey,
+}
+
+impl ServerPki {
+    /// A CA named `ca_name` and a TLS server certificate for `leaf_cn`, the `dns` names
+    /// and `127.0.0.1`, both valid from a minute ago for `lifetime_secs`. P-256 keys.
+    pub fn new(
+        ca_name: &str,
+        leaf_cn: &str,
+        dns: &[&str],
+        lifetime_secs: i64,
+    ) -> anyhow::Result<ServerPki> {
+        use shared::pki::cert::{self, CertSpec, ExtKeyUsage, KeyUsage, Sans, Subject};
+        use shared::pki::key::{KeyType, PrivateKey};
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs() as i64;
+        let ca_key = PrivateKey::generate(KeyType::Ec, 256)?;
+        let ca_spec = CertSpec {
+            serial: cert::random_serial()?,
+            not_before: now - 60,
+            not_after: now + lifetime_secs,
+            subject: Subject::with_common_name(ca_name),
+            is_ca: true,
+            key_usage: vec![KeyUsage::CertSign, KeyUsage::CrlSign],
             ..Default::default()
-        },
-        key_usage: vec![KeyUsage::DigitalSignature],
-        ext_key_usage: vec![ExtKeyUsage::ServerAuth],
-        ..Default::default()
-    };
-    let leaf_der = cert::sign(&leaf_spec, &leaf_key.public_key_info(), &ca_der, &ca_key, 0)?;
-    let ca_pem = cert::pem_encode("CERTIFICATE", &ca_der);
+        };
+        let ca_der = cert::self_sign(&ca_spec, &ca_key, 0)?;
+        let leaf_key = PrivateKey::generate(KeyType::Ec, 256)?;
+        let leaf_spec = CertSpec {
+            serial: cert::random_serial()?,
+            not_before: now - 60,
+            not_after: now + lifetime_secs,
+            subject: Subject::with_common_name(leaf_cn),
+            sans: Sans {
+                dns: dns.iter().map(|d| d.to_string()).collect(),
+                ip: vec!["127.0.0.1".parse()?],
+                ..Default::default()
+            },
+            key_usage: vec![KeyUsage::DigitalSignature],
+            ext_key_usage: vec![ExtKeyUsage::ServerAuth],
+            ..Default::default()
+        };
+        let leaf_der = cert::sign(&leaf_spec, &leaf_key.public_key_info(), &ca_der, &ca_key, 0)?;
+        Ok(ServerPki {
+            ca_der,
+            leaf_der,
+            leaf_key,
+        })
+    }
+
+    /// The CA certificate as PEM.
+    pub fn ca_pem(&self) -> String {
+        shared::pki::cert::pem_encode("CERTIFICATE", &self.ca_der)
+    }
+}
+
+/// A CA and a server certificate for `127.0.0.1` and `localhost` signed by it: PEM files
+/// in `dir` (`ca.pem`, `server.pem` holding leaf and CA, `server-key.pem`). Returns the
+/// CA certificate as DER.
+pub fn write_tls_files(dir: &std::path::Path, ca_name: &str) -> anyhow::Result<Vec<u8>> {
+    let pki = ServerPki::new(ca_name, "localhost", &["localhost"], 3600)?;
+    let ca_pem = pki.ca_pem();
     std::fs::write(dir.join("ca.pem"), &ca_pem)?;
     std::fs::write(
         dir.join("server.pem"),
-        format!("{}{ca_pem}", cert::pem_encode("CERTIFICATE", &leaf_der)),
+        format!(
+            "{}{ca_pem}",
+            shared::pki::cert::pem_encode("CERTIFICATE", &pki.leaf_der)
+        ),
     )?;
     std::fs::write(
         dir.join("server-key.pem"),
-        leaf_key.to_pkcs8_pem()?.as_bytes(),
+        pki.leaf_key.to_pkcs8_pem()?.as_bytes(),
     )?;
-    Ok(ca_der)
+    Ok(pki.ca_der)
 }

@@ -15,8 +15,6 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::{Value, json};
-use shared::pki::cert::{self, CertSpec, ExtKeyUsage, KeyUsage, Sans, Subject};
-use shared::pki::key::{KeyType, PrivateKey};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -95,48 +93,19 @@ impl Drop for TokenReviewStub {
     }
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
-
 /// A test CA and a certificate for `127.0.0.1`/`localhost` signed by it: (CA PEM,
 /// server chain DER, server key PKCS#8 DER).
 fn test_pki() -> anyhow::Result<(String, Vec<Vec<u8>>, Vec<u8>)> {
-    let now = now();
-    let ca_key = PrivateKey::generate(KeyType::Ec, 256)?;
-    let ca_spec = CertSpec {
-        serial: cert::random_serial()?,
-        not_before: now - 60,
-        not_after: now + 86_400,
-        subject: Subject::with_common_name("tokenreview-stub test CA"),
-        is_ca: true,
-        key_usage: vec![KeyUsage::CertSign, KeyUsage::CrlSign],
-        ..Default::default()
-    };
-    let ca_der = cert::self_sign(&ca_spec, &ca_key, 0)?;
-    let leaf_key = PrivateKey::generate(KeyType::Ec, 256)?;
-    let leaf_spec = CertSpec {
-        serial: cert::random_serial()?,
-        not_before: now - 60,
-        not_after: now + 86_400,
-        subject: Subject::with_common_name("kube-apiserver"),
-        sans: Sans {
-            dns: vec!["localhost".into(), "kubernetes.default.svc".into()],
-            ip: vec!["127.0.0.1".parse()?],
-            ..Default::default()
-        },
-        key_usage: vec![KeyUsage::DigitalSignature],
-        ext_key_usage: vec![ExtKeyUsage::ServerAuth],
-        ..Default::default()
-    };
-    let leaf_der = cert::sign(&leaf_spec, &leaf_key.public_key_info(), &ca_der, &ca_key, 0)?;
+    let pki = crate::raw::ServerPki::new(
+        "tokenreview-stub test CA",
+        "kube-apiserver",
+        &["localhost", "kubernetes.default.svc"],
+        86_400,
+    )?;
     Ok((
-        cert::pem_encode("CERTIFICATE", &ca_der),
-        vec![leaf_der, ca_der],
-        leaf_key.to_pkcs8_der()?.to_vec(),
+        pki.ca_pem(),
+        vec![pki.leaf_der.clone(), pki.ca_der.clone()],
+        pki.leaf_key.to_pkcs8_der()?.to_vec(),
     ))
 }
 

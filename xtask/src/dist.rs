@@ -16,24 +16,26 @@ use crate::{cargo, root, run_cmd, tools};
 /// The whole console must stay within this many gzipped bytes.
 pub const BUDGET_GZIP: usize = 400 * 1024;
 
+/// The packages compiled to WebAssembly for the bundle, as cargo arguments.
+pub const WEB_PACKAGES: &[&str] = &["-p", "frontend", "-p", "pki-plugin"];
+
 /// Builds the bundle and returns the folder it is in.
 pub fn build(optimise: bool) -> anyhow::Result<PathBuf> {
     check_bindgen_pin()?;
     let root = root();
     // One cargo run for both: the crates they share are built once, and the two
     // single-codegen-unit LTO links run side by side.
-    run_cmd(cargo().args([
-        "build",
-        "--locked",
-        "-p",
-        "frontend",
-        "-p",
-        "pki-plugin",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--profile",
-        "wasm-release",
-    ]))?;
+    run_cmd(
+        cargo()
+            .args(["build", "--locked"])
+            .args(WEB_PACKAGES)
+            .args([
+                "--target",
+                "wasm32-unknown-unknown",
+                "--profile",
+                "wasm-release",
+            ]),
+    )?;
     let out = root.join("target/wasm32-unknown-unknown/wasm-release");
 
     let work = root.join("target/dist-work");

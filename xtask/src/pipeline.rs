@@ -65,22 +65,19 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
         "warnings",
     ]))?;
     step("clippy (wasm32)");
-    run_cmd(cargo().args([
-        "clippy",
-        "--locked",
-        "-p",
-        "shared",
-        "-p",
-        "frontend",
-        "-p",
-        "pki-plugin",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    run_cmd(
+        cargo()
+            .args(["clippy", "--locked", "-p", "shared"])
+            .args(dist::WEB_PACKAGES)
+            .args([
+                "--target",
+                "wasm32-unknown-unknown",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+    )?;
 
     step("web bundle");
     dist::build(true)?;
