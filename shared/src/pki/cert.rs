@@ -1519,6 +1519,25 @@ pub fn parse_certificate(der_bytes: &[u8]) -> Result<CertInfo, PkiError> {
     Ok(info)
 }
 
+/// Parses the certificate a bundle is built around (a `.p12`, a TLS Secret) and checks
+/// that `key` is its key; errors name the `certificate` or `private_key` field.
+pub(crate) fn certificate_of_key(
+    cert_der: &[u8],
+    key: &super::key::PrivateKey,
+) -> Result<CertInfo, PkiError> {
+    let info = parse_certificate(cert_der).map_err(|e| PkiError::InvalidField {
+        field: "certificate",
+        reason: e.to_string(),
+    })?;
+    if !key.matches(&super::key::PublicKeyInfo::from_spki_der(&info.spki_der)?) {
+        return Err(PkiError::InvalidField {
+            field: "private_key",
+            reason: "does not match the certificate's public key".into(),
+        });
+    }
+    Ok(info)
+}
+
 /// Parses the first certificate in PEM text (or DER bytes) into [`CertInfo`].
 pub fn parse_certificate_pem_or_der(input: &[u8]) -> Result<CertInfo, PkiError> {
     if input.first() == Some(&der::SEQUENCE) {

@@ -5,8 +5,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::cert::{parse_certificate, pem_encode};
-use super::key::{PkiError, PrivateKey, PublicKeyInfo};
+use super::cert::{certificate_of_key, parse_certificate, pem_encode};
+use super::key::{PkiError, PrivateKey};
 
 /// Kubernetes' `IsDNS1123Subdomain` (object names such as a Secret's).
 pub fn is_dns1123_subdomain(s: &str) -> bool {
@@ -64,16 +64,7 @@ pub fn tls_secret_data(
     chain_der: &[Vec<u8>],
     key: &PrivateKey,
 ) -> Result<TlsSecretData, PkiError> {
-    let info = parse_certificate(cert_der).map_err(|e| PkiError::InvalidField {
-        field: "certificate",
-        reason: e.to_string(),
-    })?;
-    if !key.matches(&PublicKeyInfo::from_spki_der(&info.spki_der)?) {
-        return Err(PkiError::InvalidField {
-            field: "private_key",
-            reason: "does not match the certificate's public key".into(),
-        });
-    }
+    certificate_of_key(cert_der, key)?;
     let mut root = None;
     let mut intermediates: &[Vec<u8>] = chain_der;
     for (i, der) in chain_der.iter().enumerate() {

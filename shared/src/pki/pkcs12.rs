@@ -7,8 +7,8 @@
 
 use sha1::{Digest, Sha1};
 
-use super::cert::parse_certificate;
-use super::key::{PkiError, PrivateKey, PublicKeyInfo, Zeroizing};
+use super::cert::{certificate_of_key, parse_certificate};
+use super::key::{PkiError, PrivateKey, Zeroizing};
 
 /// PBKDF2 rounds of the modern flavour, for the key and the certificates. High enough to
 /// slow guessing, low enough for .NET's import limit (1,000,000 rounds in all).
@@ -81,16 +81,7 @@ pub fn build_pkcs12(
             reason: "must not be empty".into(),
         });
     }
-    let info = parse_certificate(cert_der).map_err(|e| PkiError::InvalidField {
-        field: "certificate",
-        reason: e.to_string(),
-    })?;
-    if !key.matches(&PublicKeyInfo::from_spki_der(&info.spki_der)?) {
-        return Err(PkiError::InvalidField {
-            field: "private_key",
-            reason: "does not match the certificate's public key".into(),
-        });
-    }
+    let info = certificate_of_key(cert_der, key)?;
     let name = match friendly_name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(n) => n.to_string(),
         None if !info.common_name.trim().is_empty() => info.common_name.clone(),
