@@ -3,13 +3,16 @@
 
 pub mod browser;
 pub mod http;
+pub mod openbao;
 pub mod raw;
 pub mod recipe;
 pub mod server;
+pub mod target;
 pub mod tokenreview;
 
 pub use browser::{Browser, BrowserOptions};
 pub use server::Server;
+pub use target::{Kind, Reply, Target};
 
 /// Path of the workspace root.
 pub fn root() -> std::path::PathBuf {

@@ -1,6 +1,7 @@
 //! End-to-end suite: the release server binary over HTTP, and the SPA in headless
 //! Chromium. Run through `cargo xtask test`, which builds both first.
 
+mod adversarial;
 mod kubernetes;
 mod plugin;
 mod proxy;

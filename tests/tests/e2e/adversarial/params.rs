@@ -1,0 +1,7 @@
+//! Adversarial cases: params.
+
+use super::Case;
+
+pub fn cases() -> Vec<Case> {
+    vec![]
+}

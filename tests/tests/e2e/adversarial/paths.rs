@@ -1,0 +1,7 @@
+//! Adversarial cases: paths.
+
+use super::Case;
+
+pub fn cases() -> Vec<Case> {
+    vec![]
+}

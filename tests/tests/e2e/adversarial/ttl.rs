@@ -1,0 +1,7 @@
+//! Adversarial cases: ttl.
+
+use super::Case;
+
+pub fn cases() -> Vec<Case> {
+    vec![]
+}
