@@ -1,7 +1,20 @@
 //! Token auth (`auth/token/*`): Vault-style service tokens (`hvs.` + random), stored only
-//! as SHA-256 hashes, with policies, TTL, accessor and parent; `create`, `lookup-self`,
-//! `lookup`, `renew-self`, `revoke-self`, `revoke`, `lookup-accessor`; and the tokens
-//! auth methods hand out at login ([`create_login_token`]).
+//! as SHA-256 hashes, with policies, TTL, accessor, parent and use limit; `create`,
+//! `create-orphan`, `lookup-self`, `lookup`, `lookup-accessor`, `renew-self`,
+//! `revoke-self`, `revoke`, `revoke-orphan`, `revoke-accessor`; and the tokens auth
+//! methods hand out at login ([`create_login_token`]).
+//!
+//! The token tree, as Vault keeps it: every child is indexed under its parent
+//! (`token/children/<parent accessor>/<child accessor>`, written in the same transaction
+//! as the child), so revoking a token revokes its whole subtree in one transaction, and
+//! `revoke-orphan` turns the children into orphans. A child may be given a longer TTL
+//! than its parent (Vault allows it) but never outlives it: there is no sweeper; instead
+//! every lookup walks the token's parent chain (a few reads, through the accessor index)
+//! and a missing or expired ancestor revokes that ancestor's subtree on the spot, so a
+//! child of an expired parent is refused at its next use exactly as if Vault's
+//! expiration manager had revoked it. `num_uses` is counted down in the same transaction
+//! that authenticates the request; the last use revokes the token (and its children)
+//! and shows as `num_uses: -1` to the request it authenticates, as in Vault.
 
 use std::collections::BTreeMap;
 
@@ -37,8 +50,9 @@ pub struct TokenEntry {
     pub path: String,
     #[serde(default)]
     pub parent_accessor: Option<String>,
+    /// Uses left (0: unlimited; -1: this request was the last).
     #[serde(default)]
-    pub num_uses: u64,
+    pub num_uses: i64,
     /// Unix time of the last renewal.
     #[serde(default)]
     pub issue_time: i64,
@@ -139,31 +153,156 @@ fn random_accessor() -> String {
     new_token_string()[4..].to_string()
 }
 
+fn children_prefix(accessor: &str) -> String {
+    format!("token/children/{accessor}/")
+}
+
+/// Stores a new token, with its accessor and its place under its parent.
 pub fn store_entry(tx: &mut Tx<'_>, token: &str, entry: &TokenEntry) -> Result<(), StorageError> {
     let h = hash(token);
     tx.put(&format!("token/id/{h}"), entry)?;
-    tx.put(&format!("token/accessor/{}", entry.accessor), &h)
+    tx.put(&format!("token/accessor/{}", entry.accessor), &h)?;
+    if let Some(parent) = &entry.parent_accessor {
+        tx.put(
+            &format!("{}{}", children_prefix(parent), entry.accessor),
+            &true,
+        )?;
+    }
+    Ok(())
 }
 
-/// The live entry for `token`; an expired token is removed and reads as absent.
-pub fn lookup(engine: &Engine, token: &str, now: i64) -> Result<Option<TokenEntry>, EngineError> {
-    let key = format!("token/id/{}", hash(token));
-    let Some(entry) = engine.store.get::<TokenEntry>(&key)? else {
+/// The stored entry behind an accessor, with its token hash.
+fn by_accessor(tx: &Tx<'_>, accessor: &str) -> Result<Option<(String, TokenEntry)>, StorageError> {
+    let Some(h) = tx.get::<String>(&format!("token/accessor/{accessor}"))? else {
         return Ok(None);
     };
-    if entry.expire_time.is_some_and(|e| e <= now) {
-        engine
-            .store
-            .atomic(|tx| revoke_in(tx, &hash(token), &entry))?;
+    Ok(tx
+        .get::<TokenEntry>(&format!("token/id/{h}"))?
+        .map(|e| (h, e)))
+}
+
+fn expired(entry: &TokenEntry, now: i64) -> bool {
+    entry.expire_time.is_some_and(|e| e <= now)
+}
+
+/// A parent chain longer than this is treated as broken (it cannot happen: a parent is
+/// always older than its child, so there are no cycles).
+const MAX_DEPTH: usize = 1024;
+
+/// The entry for a token hash if it is live: not expired, and every ancestor present and
+/// not expired. A dead token, or a dead ancestor, is revoked with its subtree here.
+fn live_in(
+    tx: &mut Tx<'_>,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<TokenEntry>, StorageError> {
+    let Some(entry) = tx.get::<TokenEntry>(&format!("token/id/{token_hash}"))? else {
         return Ok(None);
+    };
+    if expired(&entry, now) {
+        revoke_tree(tx, token_hash, &entry)?;
+        return Ok(None);
+    }
+    let mut next = entry.parent_accessor.clone();
+    let mut depth = 0;
+    while let Some(accessor) = next {
+        depth += 1;
+        match by_accessor(tx, &accessor)? {
+            Some((_, pe)) if !expired(&pe, now) && depth <= MAX_DEPTH => {
+                next = pe.parent_accessor.clone();
+            }
+            Some((ph, pe)) => {
+                // An expired ancestor: its whole subtree goes, this token with it.
+                revoke_tree(tx, &ph, &pe)?;
+                revoke_tree(tx, token_hash, &entry)?;
+                return Ok(None);
+            }
+            None => {
+                // The parent was revoked before the index existed, or the chain is
+                // broken: the token must not outlive it.
+                revoke_tree(tx, token_hash, &entry)?;
+                return Ok(None);
+            }
+        }
     }
     Ok(Some(entry))
 }
 
-fn revoke_in(tx: &mut Tx<'_>, token_hash: &str, entry: &TokenEntry) -> Result<(), StorageError> {
+/// The live entry for a token presented to authenticate a request: counts one use of a
+/// use-limited token (atomically with the check), revoking it on its last one; that
+/// last request still runs, and sees `num_uses` -1. Dead tokens read as absent.
+pub fn lookup(engine: &Engine, token: &str, now: i64) -> Result<Option<TokenEntry>, EngineError> {
+    let h = hash(token);
+    Ok(engine.store.atomic(|tx| {
+        let Some(mut entry) = live_in(tx, &h, now)? else {
+            return Ok(None);
+        };
+        if entry.num_uses > 0 {
+            entry.num_uses -= 1;
+            if entry.num_uses == 0 {
+                revoke_tree(tx, &h, &entry)?;
+                entry.num_uses = -1;
+            } else {
+                tx.put(&format!("token/id/{h}"), &entry)?;
+            }
+        }
+        Ok(Some(entry))
+    })?)
+}
+
+/// The live entry for `token`, without counting a use (`lookup`, `revoke`).
+fn peek(engine: &Engine, token: &str, now: i64) -> Result<Option<TokenEntry>, EngineError> {
+    let h = hash(token);
+    Ok(engine.store.atomic(|tx| live_in(tx, &h, now))?)
+}
+
+/// Revokes a token and every descendant, in the caller's transaction.
+fn revoke_tree(tx: &mut Tx<'_>, token_hash: &str, entry: &TokenEntry) -> Result<(), StorageError> {
+    let mut stack = vec![(token_hash.to_string(), entry.clone())];
+    while let Some((h, e)) = stack.pop() {
+        let prefix = children_prefix(&e.accessor);
+        for child in tx.list(&prefix)? {
+            if let Some(found) = by_accessor(tx, child.trim_end_matches('/'))? {
+                stack.push(found);
+            }
+        }
+        tx.delete_prefix(&prefix)?;
+        remove_one(tx, &h, &e)?;
+    }
+    Ok(())
+}
+
+/// Deletes one token: its entry, its accessor, and its link under its parent.
+fn remove_one(tx: &mut Tx<'_>, token_hash: &str, entry: &TokenEntry) -> Result<(), StorageError> {
     tx.delete(&format!("token/id/{token_hash}"))?;
     tx.delete(&format!("token/accessor/{}", entry.accessor))?;
+    if let Some(parent) = &entry.parent_accessor {
+        tx.delete(&format!("{}{}", children_prefix(parent), entry.accessor))?;
+    }
     Ok(())
+}
+
+/// `revoke-orphan`: revokes the token alone; its children become orphans.
+fn revoke_orphan_in(
+    tx: &mut Tx<'_>,
+    token_hash: &str,
+    entry: &TokenEntry,
+) -> Result<(), StorageError> {
+    let prefix = children_prefix(&entry.accessor);
+    for child in tx.list(&prefix)? {
+        if let Some((ch, mut ce)) = by_accessor(tx, child.trim_end_matches('/'))? {
+            ce.parent_accessor = None;
+            tx.put(&format!("token/id/{ch}"), &ce)?;
+        }
+    }
+    tx.delete_prefix(&prefix)?;
+    remove_one(tx, token_hash, entry)
+}
+
+/// Root, or `sudo` on the request's path: what Vault asks of orphan creation with
+/// `no_parent` and of `revoke-orphan`.
+fn root_or_sudo(caller: &Caller, req: &Request) -> bool {
+    caller.is_root() || caller.acl.allows_sudo(&req.path)
 }
 
 pub fn handle(
@@ -184,21 +323,23 @@ pub fn handle(
             Ok(Response::data(entry.lookup_data(Some(self_token), now)))
         }
         ("lookup", Operation::Create | Operation::Update) => {
+            // Vault: no token looks up the caller's own.
             let t = field_str(&req.data, "token")
-                .ok_or_else(|| EngineError::bad("missing token to look up"))?;
-            let entry = lookup(engine, &t, now)?.ok_or_else(|| EngineError::bad("bad token"))?;
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| self_token.to_string());
+            let entry =
+                peek(engine, &t, now)?.ok_or_else(|| EngineError::Forbidden("bad token".into()))?;
             Ok(Response::data(entry.lookup_data(Some(&t), now)))
         }
         ("lookup-accessor", Operation::Create | Operation::Update) => {
             let acc = field_str(&req.data, "accessor")
                 .ok_or_else(|| EngineError::bad("missing accessor"))?;
-            let h: String = engine
+            let entry = engine
                 .store
-                .get(&format!("token/accessor/{acc}"))?
-                .ok_or_else(|| EngineError::bad("invalid accessor"))?;
-            let entry: TokenEntry = engine
-                .store
-                .get(&format!("token/id/{h}"))?
+                .atomic(|tx| match by_accessor(tx, &acc)? {
+                    Some((h, _)) => live_in(tx, &h, now),
+                    None => Ok(None),
+                })?
                 .ok_or_else(|| EngineError::bad("invalid accessor"))?;
             Ok(Response::data(entry.lookup_data(None, now)))
         }
@@ -207,27 +348,65 @@ pub fn handle(
             renew(engine, self_token, entry, &req.data, now)
         }
         ("revoke-self", Operation::Create | Operation::Update) => {
-            let entry = caller.token.as_ref().ok_or(EngineError::PermissionDenied)?;
-            engine
-                .store
-                .atomic(|tx| revoke_in(tx, &hash(self_token), entry))?;
+            let h = hash(self_token);
+            engine.store.atomic(|tx| match live_in(tx, &h, now)? {
+                Some(entry) => revoke_tree(tx, &h, &entry),
+                None => Ok(()),
+            })?;
             Ok(Response::empty())
         }
         ("revoke", Operation::Create | Operation::Update) => {
-            let t =
-                field_str(&req.data, "token").ok_or_else(|| EngineError::bad("missing token"))?;
-            if let Some(entry) = lookup(engine, &t, now)? {
-                engine.store.atomic(|tx| revoke_in(tx, &hash(&t), &entry))?;
+            let t = token_to_revoke(req)?;
+            let h = hash(&t);
+            engine.store.atomic(|tx| match live_in(tx, &h, now)? {
+                Some(entry) => revoke_tree(tx, &h, &entry),
+                None => Ok(()),
+            })?;
+            Ok(Response::empty())
+        }
+        ("revoke-orphan", Operation::Create | Operation::Update) => {
+            if !root_or_sudo(caller, req) {
+                return Err(EngineError::bad(
+                    "root or sudo privileges required to revoke and orphan",
+                ));
+            }
+            let t = token_to_revoke(req)?;
+            let h = hash(&t);
+            let found = engine.store.atomic(|tx| match live_in(tx, &h, now)? {
+                Some(entry) => revoke_orphan_in(tx, &h, &entry).map(|()| true),
+                None => Ok(false),
+            })?;
+            if !found {
+                return Err(EngineError::bad("token to revoke not found"));
+            }
+            Ok(Response::empty())
+        }
+        ("revoke-accessor", Operation::Create | Operation::Update) => {
+            let acc = field_str(&req.data, "accessor")
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| EngineError::bad("missing accessor"))?;
+            let found = engine.store.atomic(|tx| match by_accessor(tx, &acc)? {
+                Some((h, entry)) => revoke_tree(tx, &h, &entry).map(|()| true),
+                None => Ok(false),
+            })?;
+            if !found {
+                return Ok(Response::empty().with_warning("No token found with this accessor"));
             }
             Ok(Response::empty())
         }
         (
             "create" | "create-orphan" | "lookup-self" | "lookup" | "renew-self" | "revoke-self"
-            | "revoke" | "lookup-accessor",
+            | "revoke" | "revoke-orphan" | "revoke-accessor" | "lookup-accessor",
             _,
         ) => Err(EngineError::Unsupported),
         _ => Err(EngineError::no_route(&req.path)),
     }
+}
+
+fn token_to_revoke(req: &Request) -> Result<String, EngineError> {
+    field_str(&req.data, "token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| EngineError::bad("missing token ID"))
 }
 
 fn string_list(v: Option<&Value>) -> Vec<String> {
@@ -268,6 +447,28 @@ fn ttl_field(data: &Map<String, Value>, key: &str) -> Result<u64, EngineError> {
         None | Some(Value::Null) => Ok(0),
         Some(v) => parse_duration_value(v)
             .map_err(|e| EngineError::bad(format!("error parsing \"{key}\": {e}"))),
+    }
+}
+
+fn route_is_orphan(req: &Request) -> bool {
+    req.path.trim_end_matches('/').ends_with("/create-orphan")
+}
+
+/// A use limit: a non-negative whole number (0: unlimited).
+fn num_uses_field(data: &Map<String, Value>, key: &str) -> Result<i64, EngineError> {
+    let n = match data.get(key) {
+        None | Some(Value::Null) => return Ok(0),
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) if s.trim().is_empty() => Some(0),
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+        Some(_) => None,
+    };
+    match n {
+        Some(n) if n < 0 => Err(EngineError::bad("number of uses cannot be negative")),
+        Some(n) => Ok(n),
+        None => Err(EngineError::bad(format!(
+            "error converting input for field \"{key}\": not a whole number"
+        ))),
     }
 }
 
@@ -327,15 +528,16 @@ fn create(
         warnings.push(format!("TTL of \"{}\" exceeded the effective max_ttl of \"{}\"; TTL value is capped accordingly", fmt_go(ttl), fmt_go(max)));
         ttl = max;
     }
-    // A child never outlives a parent with an expiry.
-    if let Some(pe) = parent.expire_time {
-        let left = (pe - now).max(0) as u64;
-        if ttl > left {
-            ttl = left;
-        }
+    // A child may be given a longer TTL than its parent, as in Vault; it still dies
+    // with it (`live_in` checks the parent chain at every use).
+    let no_parent = bool_field(data, "no_parent")?.unwrap_or(false);
+    if no_parent && !root_or_sudo(caller, req) {
+        return Err(EngineError::bad(
+            "root or sudo privileges required to create orphan token",
+        ));
     }
-    let orphan =
-        req.path.ends_with("create-orphan") || bool_field(data, "no_parent")?.unwrap_or(false);
+    let orphan = route_is_orphan(req) || no_parent;
+    let num_uses = num_uses_field(data, "num_uses")?;
     let meta: BTreeMap<String, String> = match data.get("meta") {
         Some(Value::Object(m)) => m
             .iter()
@@ -364,7 +566,7 @@ fn create(
         } else {
             Some(parent.accessor.clone())
         },
-        num_uses: 0,
+        num_uses,
         issue_time: now,
         max_ttl: 0,
     };
@@ -405,7 +607,19 @@ fn renew(
     entry.expire_time = Some(new_expiry);
     entry.ttl = (new_expiry - now).max(0) as u64;
     entry.issue_time = now;
-    engine.store.atomic(|tx| store_entry(tx, token, &entry))?;
+    // Read, change and write in one transaction, so a concurrent use (`num_uses`) or
+    // revocation is neither undone nor resurrected; a token whose last use this request
+    // was is gone already and stays gone.
+    let h = hash(token);
+    engine.store.atomic(|tx| {
+        if let Some(mut stored) = live_in(tx, &h, now)? {
+            stored.expire_time = entry.expire_time;
+            stored.ttl = entry.ttl;
+            stored.issue_time = now;
+            tx.put(&format!("token/id/{h}"), &stored)?;
+        }
+        Ok(())
+    })?;
     let policies = entry.policies.clone();
     Ok(Response {
         auth: Some(entry.auth_block(token, &policies)),
@@ -429,6 +643,8 @@ pub struct LoginAuth {
     pub max_ttl: u64,
     /// The role's `token_explicit_max_ttl` (0: none).
     pub explicit_max_ttl: u64,
+    /// The role's `token_num_uses` (0: unlimited).
+    pub num_uses: i64,
 }
 
 /// Vault's `SanitizePolicies`: trimmed, lower-cased, deduplicated and sorted, with
@@ -477,6 +693,10 @@ pub fn create_login_token(
         ttl = max;
     }
     let policies = sanitize_policies(&auth.policies, !auth.no_default_policy);
+    // Vault's core refuses this whatever the method or its role say.
+    if policies.iter().any(|p| p == "root") {
+        return Err(EngineError::bad("auth methods cannot create root tokens"));
+    }
     let source = mount.path.trim_end_matches('/').replace('/', "-");
     let entry = TokenEntry {
         accessor: random_accessor(),
@@ -490,7 +710,7 @@ pub fn create_login_token(
         renewable: true,
         path: format!("auth/{}login", mount.path),
         parent_accessor: None,
-        num_uses: 0,
+        num_uses: auth.num_uses.max(0),
         issue_time: now,
         max_ttl: max,
     };

@@ -12,9 +12,15 @@
 //! Vault also hides a review that could not be made at all (unreachable API, timeout,
 //! TLS failure) behind "permission denied", this engine answers 500 naming the API
 //! address and what went wrong, so the operator can act on it.
+//!
+//! Logins are unauthenticated, so they are limited (`limits.rs`): per source address
+//! (429, as Vault's rate limit quotas answer) and in how many may wait on the cluster at
+//! once, so a slow cluster API cannot take the threads other requests need. A role can
+//! never hand out `root`: refused when the role is written, and again at login.
 
 pub mod config;
 pub mod jwt;
+pub mod limits;
 pub mod review;
 pub mod role;
 
@@ -67,6 +73,9 @@ fn denied(mount: &Mount, role: &str, reason: &str) -> EngineError {
 }
 
 fn login(engine: &Engine, mount: &Mount, req: &Request) -> Result<Response, EngineError> {
+    if let Some(limited) = limits::check_rate(&req.path, req.remote_addr.as_deref()) {
+        return Ok(limited);
+    }
     let data = &req.data;
     let role_name = field_str(data, "role").unwrap_or_default();
     if role_name.is_empty() {
@@ -133,6 +142,10 @@ fn login(engine: &Engine, mount: &Mount, req: &Request) -> Result<Response, Engi
     } else {
         conn.reviewer_jwt.as_str()
     };
+    let slot = match limits::review_slot() {
+        Ok(slot) => slot,
+        Err(busy) => return Ok(busy),
+    };
     let reviewed = review::review(&review::ReviewRequest {
         kubernetes_host: &conn.host,
         ca_cert: &conn.ca_cert,
@@ -148,6 +161,7 @@ fn login(engine: &Engine, mount: &Mount, req: &Request) -> Result<Response, Engi
             EngineError::Internal(other.to_string())
         }
     })?;
+    drop(slot);
     if reviewed.name != sa.name {
         return Err(denied(mount, &role_name, "JWT names did not match"));
     }
@@ -182,6 +196,7 @@ fn login(engine: &Engine, mount: &Mount, req: &Request) -> Result<Response, Engi
             ttl: role.token_ttl,
             max_ttl: role.token_max_ttl,
             explicit_max_ttl: role.token_explicit_max_ttl,
+            num_uses: role.token_num_uses,
         },
         now(),
     )

@@ -17,8 +17,6 @@ const UNSUPPORTED: &[&str] = &[
     "bound_service_account_namespace_selector",
     "token_bound_cidrs",
     "bound_cidrs",
-    "token_num_uses",
-    "num_uses",
     "token_period",
     "period",
 ];
@@ -36,6 +34,8 @@ pub struct KubeRole {
     pub token_max_ttl: u64,
     pub token_explicit_max_ttl: u64,
     pub token_no_default_policy: bool,
+    /// How many requests a login token may make (0: unlimited).
+    pub token_num_uses: i64,
     /// Which deprecated field names were used to write it (read back under both names).
     pub legacy: Vec<String>,
 }
@@ -139,6 +139,21 @@ fn policies_from(v: &Value) -> Vec<String> {
     out
 }
 
+/// A whole-number field (`token_num_uses`), as Go's `TypeInt` reads JSON and strings.
+fn whole_number(key: &str, v: &Value) -> Result<i64, EngineError> {
+    let n = match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) if s.trim().is_empty() => Some(0),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    n.ok_or_else(|| {
+        EngineError::bad(format!(
+            "error converting input {v} for field \"{key}\": not a whole number"
+        ))
+    })
+}
+
 fn write(
     engine: &Engine,
     mount: &Mount,
@@ -183,7 +198,21 @@ fn write(
             *slot = ttl_field(data, k)?;
         }
     }
+    if let Some((k, v)) = upgraded(data, "num_uses", "token_num_uses", &mut legacy)? {
+        role.token_num_uses = whole_number(k, v)?;
+    }
     role.legacy = legacy;
+    if role.token_num_uses < 0 {
+        return Err(EngineError::bad("'token_num_uses' cannot be negative"));
+    }
+    // Vault refuses a root token only at login ("auth methods cannot create root
+    // tokens"); this engine refuses the role that could never log in as soon as it is
+    // written, naming the field.
+    if role.token_policies.iter().any(|p| p.trim() == "root") {
+        return Err(EngineError::bad(
+            "token_policies cannot contain \"root\": auth methods cannot create root tokens",
+        ));
+    }
     if data.contains_key("token_explicit_max_ttl") {
         role.token_explicit_max_ttl = ttl_field(data, "token_explicit_max_ttl")?;
     }
@@ -272,7 +301,7 @@ impl KubeRole {
             "token_explicit_max_ttl": self.token_explicit_max_ttl,
             "token_no_default_policy": self.token_no_default_policy,
             "token_bound_cidrs": [],
-            "token_num_uses": 0,
+            "token_num_uses": self.token_num_uses,
             "token_period": 0,
             "token_type": "default",
         });
@@ -284,6 +313,7 @@ impl KubeRole {
                 "policies" => d["policies"] = json!(self.token_policies),
                 "ttl" if self.token_ttl > 0 => d["ttl"] = json!(self.token_ttl),
                 "max_ttl" if self.token_max_ttl > 0 => d["max_ttl"] = json!(self.token_max_ttl),
+                "num_uses" => d["num_uses"] = json!(self.token_num_uses),
                 _ => {}
             }
         }
