@@ -13,26 +13,43 @@ agreement of the pieces with each other and with the server's code.
   objects fit together (selectors, Secret names, mounted paths, the Issuer, RBAC).
 * Environment variables the manifests set exist in `backend/src`; the Containerfile's
   user, port and binary are the ones the Deployment expects.
+* Our binary (`$PKI_CONSOLE_BIN`, as for the rest of the suite), started with the
+  Deployment's environment, accepts it, serves /healthz over HTTPS in upstream mode and
+  exits 0 on SIGTERM.
 * Broken copies (a misspelt field, a wrong type, a missing required field, a weakened
   security setting) fail: the checks can fail.
 
-The module only reads files, so it runs once: in the run against the embedded engine
-(VAULT_ADDR unset), not again when the suite targets an external Vault.
+The module needs no Vault target (it reads files and starts the binary on its own), so
+it runs once: in the run against the embedded engine (VAULT_ADDR unset), not again when
+the suite targets an external Vault.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import datetime as dt
+import ipaddress
 import os
+import queue
 import re
 import shutil
+import signal
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
 import pytest
+import requests
 import yaml
+from conftest import READY_PREFIX, embedded_binary
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("VAULT_ADDR")),
@@ -495,6 +512,14 @@ def test_environment_names_exist_in_the_server():
                 continue
             unknown = names - known
             assert not unknown, f"{path.name}: the server reads no {sorted(unknown)}"
+    image_env = set(
+        re.findall(
+            r"\b([A-Z][A-Z0-9_]*)=",
+            " ".join(rest for stage in containerfile_stages() for w, rest in stage["steps"] if w == "ENV"),
+        )
+    )
+    assert image_env, "the Containerfile sets no environment"
+    assert not image_env - known, f"Containerfile: the server reads no {sorted(image_env - known)}"
     routes = (REPO_ROOT / "backend" / "src" / "routes.rs").read_text()
     assert '.route("/healthz"' in routes, "the probes' /healthz is not a route any more"
 
@@ -610,6 +635,125 @@ def test_rendered_kustomization_validates(tmp_path):
         == one(objs, "ConfigMap", "pki-console")["data"]["VAULT_ADDR"]
     )
     assert "/" in c["image"].split(":")[0], f"the image {c['image']} names no registry"
+
+
+def self_signed(tmp_path: Path) -> tuple[str, str]:
+    """A P-256 certificate for 127.0.0.1 and its PKCS#8 key, as PEM (what cert-manager
+    writes with `encoding: PKCS8`)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pki-console.pki-console.svc")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
+
+
+def test_the_server_starts_with_the_deployments_settings(tmp_path):
+    """Our binary, started with the environment the Deployment gives it (ConfigMap,
+    literal values, the session key Secret; mounted files made up in a temporary
+    directory; listening on a free loopback port instead of 0.0.0.0:8210), accepts every
+    setting, serves the probes' /healthz over HTTPS in upstream mode, never writes to its
+    data directory, and exits 0 on SIGTERM as Kubernetes stops pods."""
+    binary = embedded_binary()
+    objs = base_objects()
+    pod = one(objs, "Deployment", "pki-console")["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    mounts = {m["mountPath"]: tmp_path / m["name"] for m in c["volumeMounts"]}
+
+    def local(path: str) -> Path:
+        for mount, there in mounts.items():
+            if under(path, mount):
+                return there / path[len(mount) :].lstrip("/")
+        raise AssertionError(f"{path} is on no volume of the pod")
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PKI_CONSOLE_", "VAULT_"))
+    }
+    for ref in c.get("envFrom", []):
+        env.update(one(objs, "ConfigMap", ref["configMapRef"]["name"])["data"])
+    for e in c["env"]:
+        if "value" in e:
+            env[e["name"]] = e["value"]
+        elif "secretKeyRef" in e.get("valueFrom", {}):
+            assert e["name"] == "PKI_CONSOLE_SESSION_KEY", e
+            env[e["name"]] = base64.b64encode(os.urandom(32)).decode() + "\n"
+    cert_pem, key_pem = self_signed(tmp_path)
+    for var, text in (
+        ("PKI_CONSOLE_TLS_CERT", cert_pem),
+        ("PKI_CONSOLE_TLS_KEY", key_pem),
+        ("VAULT_CACERT", cert_pem),
+    ):
+        env[var] = str(local(env[var]))
+        Path(env[var]).parent.mkdir(parents=True, exist_ok=True)
+        Path(env[var]).write_text(text)
+    data_dir = local(env["PKI_CONSOLE_DATA_DIR"])
+    data_dir.mkdir(parents=True)
+    env["PKI_CONSOLE_DATA_DIR"] = str(data_dir)
+    assert env["PKI_CONSOLE_LISTEN"].startswith("0.0.0.0:"), "pods must listen on all addresses"
+    env["PKI_CONSOLE_LISTEN"] = "127.0.0.1:0"
+
+    log = tmp_path / "server.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            [str(binary)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env
+        )
+    try:
+        lines: queue.Queue = queue.Queue()
+
+        def pump():
+            # Reads to the end, so the server never blocks on a full pipe.
+            for raw in iter(proc.stdout.readline, b""):
+                lines.put(raw.decode(errors="replace"))
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            if line.startswith(READY_PREFIX):
+                url = line[len(READY_PREFIX) :].strip().rstrip("/")
+        assert url, f"the server did not start with the Deployment's settings:\n{log.read_text()}"
+        assert url.startswith("https://"), url
+        ca = tmp_path / "ca.pem"
+        ca.write_text(cert_pem)
+        resp = requests.get(f"{url}/healthz", timeout=30, verify=str(ca))
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["mode"] == "upstream", resp.json()
+        assert resp.headers.get("Strict-Transport-Security"), "HTTPS answers carry HSTS"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert list(data_dir.iterdir()) == [], "upstream mode wrote to its data directory"
+    text = log.read_text()
+    assert "ephemeral" not in text, "the session key from the Secret was not used"
 
 
 # --------------------------------------------------------------------------------------
