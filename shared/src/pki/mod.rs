@@ -3,6 +3,7 @@
 //! and the files a requester takes away (PKCS#12, encrypted PKCS#8, Kubernetes TLS Secrets).
 
 pub mod duration;
+pub mod fields;
 pub mod names;
 pub mod role;
 

@@ -6,13 +6,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::duration::{self, go_quote};
+use super::fields::{
+    self, FieldError, parse_bool, parse_comma_string_slice as parse_list, parse_int, parse_string,
+};
 use super::names::parse_other_sans;
 
 /// Vault's default key usages for a role.
 pub const DEFAULT_KEY_USAGE: [&str; 3] = ["DigitalSignature", "KeyAgreement", "KeyEncipherment"];
 
 /// Every parameter `roles/:name` accepts on write; anything else is ignored with a warning.
-pub const WRITE_FIELDS: [&str; 50] = [
+pub const WRITE_FIELDS: [&str; 51] = [
     "ttl",
     "max_ttl",
     "allow_localhost",
@@ -59,6 +62,7 @@ pub const WRITE_FIELDS: [&str; 50] = [
     "basic_constraints_valid_for_non_ca",
     "not_before_duration",
     "not_after",
+    "not_after_bound",
     "issuer_ref",
     "serial_number_source",
     // Part of the path, and accepted (ignored) in the body by Vault's framework.
@@ -120,6 +124,10 @@ pub struct Role {
     pub basic_constraints_valid_for_non_ca: bool,
     pub not_before_duration: u64,
     pub not_after: String,
+    /// How far a request's `not_after` may reach (see [`NotAfterBound`]); OpenBao's
+    /// values, and our default `max-ttl` (Vault's fixed behaviour, see
+    /// `docs/compatibility.md`).
+    pub not_after_bound: String,
     pub issuer_ref: String,
     /// `json-csr` (the serial number from the request, else from the CSR) or `json`.
     pub serial_number_source: String,
@@ -131,12 +139,12 @@ pub struct Role {
 #[non_exhaustive]
 pub enum RoleError {
     /// A value of the wrong type or syntax (Vault's framework message).
-    #[error("error converting input {input} for field \"{field}\": {reason}")]
-    Field {
-        field: String,
-        input: String,
-        reason: String,
-    },
+    #[error("Field validation failed: {0}")]
+    Field(#[from] FieldError),
+    #[error(
+        "Unknown value for field `not_after_bound`. Possible values are `max-ttl`, `permit`, `ttl-limited`, `forbid`, or an explicit timestamp."
+    )]
+    NotAfterBound(String),
     #[error("error parsing allowed_other_sans: {0}")]
     AllowedOtherSans(String),
     #[error("\"ttl\" value must be less than \"max_ttl\" value")]
@@ -165,7 +173,8 @@ impl RoleError {
     /// The request field this error is about.
     pub fn field(&self) -> &str {
         match self {
-            RoleError::Field { field, .. } => field,
+            RoleError::Field(e) => &e.field,
+            RoleError::NotAfterBound(_) => "not_after_bound",
             RoleError::AllowedOtherSans(_) => "allowed_other_sans",
             RoleError::TtlAboveMaxTtl => "ttl",
             RoleError::UnknownKeyType(_) => "key_type",
@@ -177,6 +186,44 @@ impl RoleError {
             RoleError::PolicyIdentifier(_) => "policy_identifiers",
             RoleError::CnValidations(_) => "cn_validations",
             RoleError::SerialNumberSource(_) => "serial_number_source",
+        }
+    }
+}
+
+/// A role's `not_after_bound`: how far a request's `not_after` may reach. The role keeps
+/// the text; [`NotAfterBound::parse`] reads it (and refuses anything else on write).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotAfterBound {
+    /// `max-ttl`, our default (Vault's fix of hashicorp/vault#29928): a `not_after` later
+    /// than now + the maximum TTL (the role's `max_ttl`, else the mount's) is clamped to
+    /// it, with a warning. Not an OpenBao value; see `docs/compatibility.md`.
+    MaxTtl,
+    /// `permit`, OpenBao's default: only the issuer's expiry limits `not_after`.
+    Permit,
+    /// `ttl-limited` (OpenBao): refused when later than now + the TTL (the role's `ttl`,
+    /// else the mount's default, capped by the maximum).
+    TtlLimited,
+    /// `forbid` (OpenBao): a request may not give `not_after` at all.
+    Forbid,
+    /// An RFC 3339 instant (OpenBao): refused when the certificate would end later; Unix
+    /// seconds.
+    Until(i64),
+}
+
+impl NotAfterBound {
+    /// The value a role gets when the write does not give one.
+    pub const DEFAULT: &'static str = "max-ttl";
+
+    /// Reads a stored or requested value; an unknown one is refused naming the field.
+    pub fn parse(value: &str) -> Result<NotAfterBound, RoleError> {
+        match value {
+            "max-ttl" => Ok(NotAfterBound::MaxTtl),
+            "permit" => Ok(NotAfterBound::Permit),
+            "ttl-limited" => Ok(NotAfterBound::TtlLimited),
+            "forbid" => Ok(NotAfterBound::Forbid),
+            other => super::fields::parse_rfc3339(other)
+                .map(NotAfterBound::Until)
+                .map_err(|_| RoleError::NotAfterBound(other.to_owned())),
         }
     }
 }
@@ -419,6 +466,7 @@ impl Role {
             basic_constraints_valid_for_non_ca: false,
             not_before_duration: 30,
             not_after: String::new(),
+            not_after_bound: NotAfterBound::DEFAULT.to_owned(),
             issuer_ref: "default".to_owned(),
             serial_number_source: "json-csr".to_owned(),
         }
@@ -474,6 +522,11 @@ impl Role {
             "policy_identifiers" => self.policy_identifiers = parse_policy_identifiers(key, v)?,
             "key_type" => self.key_type = parse_string(key, v)?,
             "not_after" => self.not_after = parse_string(key, v)?,
+            "not_after_bound" => {
+                let bound = parse_string(key, v)?;
+                NotAfterBound::parse(&bound)?;
+                self.not_after_bound = bound;
+            }
             "issuer_ref" => self.issuer_ref = parse_string(key, v)?,
             "serial_number_source" => self.serial_number_source = parse_string(key, v)?,
             "key_bits" => self.key_bits = parse_u32(key, v)?,
@@ -621,150 +674,25 @@ fn is_policy_identifier(s: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Go's `%v` of a decoded JSON value, for Vault's "error converting input" message.
-fn go_value(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => "<nil>".to_owned(),
-        Value::Array(items) => {
-            let inner: Vec<String> = items.iter().map(go_value).collect();
-            format!("[{}]", inner.join(" "))
-        }
-        Value::Object(map) => {
-            let inner: Vec<String> = map
-                .iter()
-                .map(|(k, v)| format!("{k}:{}", go_value(v)))
-                .collect();
-            format!("map[{}]", inner.join(" "))
-        }
-    }
-}
-
-/// Go's type name of a decoded JSON value, for mapstructure's messages.
-fn go_type(v: &Value) -> &'static str {
-    match v {
-        Value::String(_) => "string",
-        Value::Number(_) => "json.Number",
-        Value::Bool(_) => "bool",
-        Value::Null => "<nil>",
-        Value::Array(_) => "[]interface {}",
-        Value::Object(_) => "map[string]interface {}",
-    }
-}
-
-fn field_error(field: &str, v: &Value, reason: impl Into<String>) -> RoleError {
-    RoleError::Field {
-        field: field.to_owned(),
-        input: go_value(v),
-        reason: reason.into(),
-    }
-}
-
-fn unconvertible(field: &str, v: &Value, want: &str) -> RoleError {
-    let reason = format!(
-        "'' expected type '{want}', got unconvertible type '{}'",
-        go_type(v)
-    );
-    field_error(field, v, reason)
-}
-
-/// A bool as Vault's framework reads one: `true`, `"true"`, `"1"`, `"t"`, `1`, `""` (false).
-fn parse_bool(field: &str, v: &Value) -> Result<bool, RoleError> {
-    let text = match v {
-        Value::Bool(b) => return Ok(*b),
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => return Err(unconvertible(field, v, "bool")),
-    };
-    match text.as_str() {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" | "" => Ok(false),
-        _ => Err(field_error(
-            field,
-            v,
-            format!(
-                "cannot parse '' as bool: strconv.ParseBool: parsing {}: invalid syntax",
-                go_quote(&text)
-            ),
-        )),
-    }
-}
-
-/// An integer as a JSON number or a decimal string (`""` is 0, `true` is 1).
-fn parse_int(field: &str, v: &Value) -> Result<i64, RoleError> {
-    match v {
-        Value::Bool(b) => Ok(i64::from(*b)),
-        Value::Number(n) => n.as_i64().ok_or_else(|| {
-            field_error(
-                field,
-                v,
-                format!(
-                    "error decoding json.Number into : strconv.ParseInt: parsing {}: invalid syntax",
-                    go_quote(&n.to_string())
-                ),
-            )
-        }),
-        Value::String(s) if s.is_empty() => Ok(0),
-        Value::String(s) => s.parse::<i64>().map_err(|_| {
-            field_error(
-                field,
-                v,
-                format!(
-                    "cannot parse '' as int: strconv.ParseInt: parsing {}: invalid syntax",
-                    go_quote(s)
-                ),
-            )
-        }),
-        _ => Err(unconvertible(field, v, "int")),
-    }
-}
-
 /// Key and signature sizes: Vault's ints, range-checked later by `resolve_key_bits`.
 /// Negative sizes (which Vault would store for `any` and `ed25519`) are refused here.
 fn parse_u32(field: &str, v: &Value) -> Result<u32, RoleError> {
     let n = parse_int(field, v)?;
-    u32::try_from(n).map_err(|_| field_error(field, v, format!("value {n} is out of range")))
+    u32::try_from(n).map_err(|_| {
+        RoleError::Field(FieldError {
+            field: field.to_owned(),
+            reason: format!("value {n} is out of range"),
+        })
+    })
 }
 
 fn parse_secs(field: &str, v: &Value) -> Result<u64, RoleError> {
-    duration::parse_duration_value(v).map_err(|e| field_error(field, v, e.to_string()))
-}
-
-fn parse_string(field: &str, v: &Value) -> Result<String, RoleError> {
-    match v {
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(n.to_string()),
-        Value::Bool(b) => Ok(if *b { "1" } else { "0" }.to_owned()),
-        _ => Err(unconvertible(field, v, "string")),
-    }
-}
-
-/// Vault's `TypeCommaStringSlice`: a JSON list, or a comma-separated string; entries are
-/// trimmed and empty entries kept (the name checks skip them).
-fn parse_list(field: &str, v: &Value) -> Result<Vec<String>, RoleError> {
-    let raw: Vec<String> = match v {
-        Value::String(s) if s.is_empty() => Vec::new(),
-        Value::String(s) => s.split(',').map(str::to_owned).collect(),
-        Value::Number(n) => vec![n.to_string()],
-        Value::Bool(_) => vec![parse_string(field, v)?],
-        Value::Array(items) => items
-            .iter()
-            .map(|item| match item {
-                Value::Null => Ok(String::new()),
-                Value::Array(_) | Value::Object(_) => Err(unconvertible(field, v, "[]string")),
-                scalar => parse_string(field, scalar),
-            })
-            .collect::<Result<_, _>>()?,
-        _ => return Err(unconvertible(field, v, "[]string")),
-    };
-    Ok(raw.iter().map(|s| s.trim().to_owned()).collect())
+    Ok(fields::parse_duration(field, v)?)
 }
 
 /// `policy_identifiers`: a list of OIDs, or Vault's JSON form (a string holding a list of
 /// `{"oid": ..., "cps": ..., "notice": ...}` objects, each kept as its JSON text).
-fn parse_policy_identifiers(field: &str, v: &Value) -> Result<Vec<String>, RoleError> {
+fn parse_policy_identifiers(field: &str, v: &Value) -> Result<Vec<String>, FieldError> {
     if let Value::String(s) = v
         && let Ok(Value::Array(entries)) = serde_json::from_str::<Value>(s)
         && entries.iter().all(Value::is_object)
@@ -828,6 +756,7 @@ mod tests {
             ("cn_validations", json!(["email", "hostname"])),
             ("not_before_duration", json!(30)),
             ("not_after", json!("")),
+            ("not_after_bound", json!("max-ttl")),
             ("issuer_ref", json!("default")),
             ("allow_token_displayname", json!(false)),
         ];
@@ -876,16 +805,18 @@ mod tests {
         {"key_bits": 1024}                     | RSA keys < 2048 bits are unsafe and not supported: got 1024 | key_bits
         {"key_bits": 5000}                     | unsupported bit length for RSA key: 5000 | key_bits
         {"key_type": "ec", "key_bits": 512}    | unsupported bit length for EC key: 512 | key_bits
-        {"key_bits": -1}                       | error converting input -1 for field "key_bits": value -1 is out of range | key_bits
+        {"key_bits": -1}                       | Field validation failed: error converting input for field "key_bits": value -1 is out of range | key_bits
         {"signature_bits": 128}                | unsupported hash signature algorithm: 128 | signature_bits
-        {"ttl": "abc"}                         | error converting input abc for field "ttl": time: invalid duration "abc" | ttl
-        {"max_ttl": "-5"}                      | error converting input -5 for field "max_ttl": cannot provide negative value '-5' | max_ttl
-        {"ttl": true}                          | error converting input true for field "ttl": could not parse duration from input | ttl
-        {"allow_subdomains": "yes"}            | error converting input yes for field "allow_subdomains": cannot parse '' as bool: strconv.ParseBool: parsing "yes": invalid syntax | allow_subdomains
-        {"allow_subdomains": ["a"]}            | error converting input [a] for field "allow_subdomains": '' expected type 'bool', got unconvertible type '[]interface {}' | allow_subdomains
-        {"key_bits": "big"}                    | error converting input big for field "key_bits": cannot parse '' as int: strconv.ParseInt: parsing "big": invalid syntax | key_bits
-        {"key_bits": 2048.5}                   | error converting input 2048.5 for field "key_bits": error decoding json.Number into : strconv.ParseInt: parsing "2048.5": invalid syntax | key_bits
-        {"allowed_domains": {"a": 1}}          | error converting input map[a:1] for field "allowed_domains": '' expected type '[]string', got unconvertible type 'map[string]interface {}' | allowed_domains
+        {"ttl": "abc"}                         | Field validation failed: error converting input for field "ttl": time: invalid duration "abc" | ttl
+        {"max_ttl": "-5"}                      | Field validation failed: error converting input for field "max_ttl": cannot provide negative value '-5' | max_ttl
+        {"ttl": true}                          | Field validation failed: error converting input for field "ttl": could not parse duration from input | ttl
+        {"allow_subdomains": "yes"}            | Field validation failed: error converting input for field "allow_subdomains": '' cannot parse value as 'bool': strconv.ParseBool: invalid syntax | allow_subdomains
+        {"allow_subdomains": ["a"]}            | Field validation failed: error converting input for field "allow_subdomains": '' expected type 'bool', got unconvertible type '[]interface {}' | allow_subdomains
+        {"key_bits": "big"}                    | Field validation failed: error converting input for field "key_bits": '' cannot parse value as 'int': strconv.ParseInt: invalid syntax | key_bits
+        {"key_bits": 2048.5}                   | Field validation failed: error converting input for field "key_bits": '' cannot parse value as 'int': strconv.ParseInt: invalid syntax | key_bits
+        {"not_after_bound": "bogus"}           | Unknown value for field `not_after_bound`. Possible values are `max-ttl`, `permit`, `ttl-limited`, `forbid`, or an explicit timestamp. | not_after_bound
+        {"not_after_bound": "TTL-LIMITED"}     | Unknown value for field `not_after_bound`. Possible values are `max-ttl`, `permit`, `ttl-limited`, `forbid`, or an explicit timestamp. | not_after_bound
+        {"not_after_bound": {}}               | Field validation failed: error converting input for field "not_after_bound": '' expected type 'string', got unconvertible type 'map[string]interface {}' | not_after_bound
         {"cn_validations": "email,email"}      | cn_validations value incorrect: `email` specified multiple times | cn_validations
         {"cn_validations": "disabled,hostname"} | cn_validations value incorrect: cannot specify `disabled` along with `email` or `hostname` | cn_validations
         {"cn_validations": "ip"}               | cn_validations value incorrect: unknown type: `ip` | cn_validations
@@ -910,9 +841,47 @@ mod tests {
             assert_eq!(err.to_string(), message, "input {input}");
             assert_eq!(err.field(), field, "input {input}");
         }
+        // A list field given an object: mapstructure's multi-line message.
+        let err = create(json!({"allowed_domains": {"a": 1}})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Field validation failed: error converting input for field \"allowed_domains\": 1 error(s) decoding:\n\n* '[0]' expected type 'string', got unconvertible type 'map[string]interface {}', value: 'map[a:1]'"
+        );
+        assert_eq!(err.field(), "allowed_domains");
         // Accepted with allowed_other_sans set: a lone "*", or well-formed entries.
         assert!(create(json!({"allowed_other_sans": "*"})).is_ok());
         assert!(create(json!({"allowed_other_sans": "1.2.3;utf-8:*"})).is_ok());
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn not_after_bound_takes_openbaos_values_and_defaults_to_max_ttl() {
+        let cases = [
+            ("permit", NotAfterBound::Permit),
+            ("ttl-limited", NotAfterBound::TtlLimited),
+            ("forbid", NotAfterBound::Forbid),
+            ("max-ttl", NotAfterBound::MaxTtl),
+            ("2030-01-01T00:00:00Z", NotAfterBound::Until(1_893_456_000)),
+        ];
+        for (text, want) in cases {
+            let role = create(json!({ "not_after_bound": text })).unwrap();
+            assert_eq!(role.to_response()["not_after_bound"], json!(text));
+            assert_eq!(NotAfterBound::parse(&role.not_after_bound).unwrap(), want);
+        }
+        let role = create(json!({})).unwrap();
+        assert_eq!(
+            NotAfterBound::parse(&role.not_after_bound).unwrap(),
+            NotAfterBound::MaxTtl
+        );
+        // A stored role from before the field reads back with the safe default.
+        let old: Role = serde_json::from_value(json!({"max_ttl": 600})).unwrap();
+        assert_eq!(old.not_after_bound, "max-ttl");
+        // PATCH keeps it unless given.
+        let patched = create(json!({"not_after_bound": "permit"}))
+            .unwrap()
+            .patch(&body(json!({"ttl": "1m"})))
+            .unwrap();
+        assert_eq!(patched.not_after_bound, "permit");
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
