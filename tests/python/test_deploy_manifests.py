@@ -708,7 +708,7 @@ def test_the_server_starts_with_the_deployments_settings(tmp_path):
     data_dir = local(env["PKI_CONSOLE_DATA_DIR"])
     data_dir.mkdir(parents=True)
     env["PKI_CONSOLE_DATA_DIR"] = str(data_dir)
-    assert env["PKI_CONSOLE_LISTEN"].startswith("0.0.0.0:"), "pods must listen on all addresses"
+    assert env["PKI_CONSOLE_LISTEN"].startswith(("0.0.0.0:", "[::]:")), "pods listen on all addresses"
     env["PKI_CONSOLE_LISTEN"] = "127.0.0.1:0"
 
     log = tmp_path / "server.log"
