@@ -637,7 +637,7 @@ def test_rendered_kustomization_validates(tmp_path):
     assert "/" in c["image"].split(":")[0], f"the image {c['image']} names no registry"
 
 
-def self_signed(tmp_path: Path) -> tuple[str, str]:
+def self_signed() -> tuple[str, str]:
     """A P-256 certificate for 127.0.0.1 and its PKCS#8 key, as PEM (what cert-manager
     writes with `encoding: PKCS8`)."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -696,7 +696,7 @@ def test_the_server_starts_with_the_deployments_settings(tmp_path):
         elif "secretKeyRef" in e.get("valueFrom", {}):
             assert e["name"] == "PKI_CONSOLE_SESSION_KEY", e
             env[e["name"]] = base64.b64encode(os.urandom(32)).decode() + "\n"
-    cert_pem, key_pem = self_signed(tmp_path)
+    cert_pem, key_pem = self_signed()
     for var, text in (
         ("PKI_CONSOLE_TLS_CERT", cert_pem),
         ("PKI_CONSOLE_TLS_KEY", key_pem),
