@@ -479,6 +479,18 @@ fn create(
     now: i64,
 ) -> Result<Response, EngineError> {
     let parent = caller.token.as_ref().ok_or(EngineError::PermissionDenied)?;
+    // Vault: a token on its last use is already being revoked, and a use-limited one
+    // may not have children (it could hand its uses on to them).
+    if parent.num_uses < 0 {
+        return Err(EngineError::bad(
+            "parent token lookup failed: no parent found",
+        ));
+    }
+    if parent.num_uses > 0 {
+        return Err(EngineError::bad(
+            "restricted use token cannot generate child tokens",
+        ));
+    }
     let data = &req.data;
     let mut policies = string_list(data.get("policies"));
     if policies.is_empty() {
