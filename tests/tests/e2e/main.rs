@@ -3,6 +3,7 @@
 
 mod adversarial;
 mod kubernetes;
+mod login_limits;
 mod plugin;
 mod proxy;
 mod request;
