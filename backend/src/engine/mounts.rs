@@ -90,6 +90,7 @@ impl Mount {
             "seal_wrap": false,
             "external_entropy_access": false,
             "plugin_version": "",
+            "running_sha256": "",
             "running_plugin_version": format!("v{}+builtin.pki-console", shared::VERSION),
             "deprecation_status": "supported",
         })

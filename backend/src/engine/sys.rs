@@ -213,13 +213,17 @@ fn read_mount(engine: &Engine, table: Table, path: &str) -> Result<Response, Eng
 
 fn read_tune(engine: &Engine, table: Table, path: &str) -> Result<Response, EngineError> {
     let m = find(engine, table, path)?;
-    Ok(Response::data(json!({
+    let mut data = json!({
         "default_lease_ttl": m.default_ttl(),
         "max_lease_ttl": m.max_ttl(),
         "force_no_cache": false,
         "description": m.description,
-        "options": m.options,
-    })))
+    });
+    // As OpenBao: `options` only when the mount has some.
+    if !m.options.is_empty() {
+        data["options"] = json!(m.options);
+    }
+    Ok(Response::data(data))
 }
 
 fn ttl_in(data: &Map<String, Value>, key: &str) -> Result<Option<u64>, EngineError> {
@@ -228,7 +232,7 @@ fn ttl_in(data: &Map<String, Value>, key: &str) -> Result<Option<u64>, EngineErr
         Some(Value::String(s)) if s == "system" || s.is_empty() => Ok(Some(0)),
         Some(v) => parse_duration_value(v)
             .map(Some)
-            .map_err(|e| EngineError::bad(format!("invalid {key}: {e}"))),
+            .map_err(|e| EngineError::bad(e.to_string())),
     }
 }
 
@@ -273,17 +277,14 @@ fn enable(
     };
     if kind.is_empty() {
         return Err(EngineError::bad(
-            "missing \"type\": the type of the backend to enable",
+            "backend type must be specified as a string",
         ));
     }
     if !allowed.contains(&kind.as_str()) {
+        // OpenBao's text; the types this server has are in the log.
+        tracing::info!(kind = %kind, available = ?allowed, "no such {what} here");
         return Err(EngineError::bad(format!(
-            "plugin not found in the catalog: {kind} (this server's {what}s: {})",
-            if allowed.is_empty() {
-                "none yet".to_string()
-            } else {
-                allowed.join(", ")
-            }
+            "plugin not found in the catalog: {kind}"
         )));
     }
     let path = match table {
@@ -355,10 +356,11 @@ fn tune(
     let description = field_str(data, "description");
     engine.store.atomic_with(|tx| {
         let mut all = mounts::load_tx(tx, table)?;
-        let m = all
-            .iter_mut()
-            .find(|m| m.path == want)
-            .ok_or_else(|| EngineError::bad(format!("no mount at \"{want}\"")))?;
+        let m = all.iter_mut().find(|m| m.path == want).ok_or_else(|| {
+            EngineError::bad(format!(
+                "tune of path \"{want}\" failed: no mount entry found"
+            ))
+        })?;
         let new_max = max.unwrap_or(m.config.max_lease_ttl);
         let new_default = default.unwrap_or(m.config.default_lease_ttl);
         let eff_max = if new_max == 0 {
@@ -429,8 +431,7 @@ fn write_policy(
         return Err(EngineError::bad("'policy' parameter not supplied or empty"));
     }
     // A policy that does not parse is refused; the stored one stays as it was.
-    Policy::parse(&name, &raw)
-        .map_err(|e| EngineError::bad(format!("failed to parse policy: {e}")))?;
+    Policy::parse(&name, &raw).map_err(|e| EngineError::bad(e.to_string()))?;
     engine.store.atomic(|tx| store_policy(tx, &name, &raw))?;
     Ok(Response::empty())
 }
@@ -439,7 +440,7 @@ fn delete_policy(engine: &Engine, name: &str) -> Result<Response, EngineError> {
     let name = name.to_lowercase();
     match name.as_str() {
         "root" => Err(EngineError::bad("cannot delete \"root\" policy")),
-        "default" => Err(EngineError::bad("cannot delete \"default\" policy")),
+        "default" => Err(EngineError::bad("cannot delete default policy")),
         _ => {
             engine.store.delete(&format!("policy/{name}"))?;
             Ok(Response::empty())

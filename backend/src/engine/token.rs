@@ -114,7 +114,6 @@ impl TokenEntry {
             "accessor": self.accessor,
             "policies": self.policies,
             "token_policies": token_policies,
-            "identity_policies": null,
             "metadata": if self.meta.is_empty() { Value::Null } else { json!(self.meta) },
             "lease_duration": self.ttl,
             "renewable": self.renewable,
@@ -347,6 +346,12 @@ pub fn handle(
             let entry = caller.token.clone().ok_or(EngineError::PermissionDenied)?;
             renew(engine, self_token, entry, &req.data, now)
         }
+        ("renew", Operation::Create | Operation::Update) => {
+            let t = token_to_revoke(req)?;
+            let entry =
+                peek(engine, &t, now)?.ok_or_else(|| EngineError::bad("token not found"))?;
+            renew(engine, &t, entry, &req.data, now)
+        }
         ("revoke-self", Operation::Create | Operation::Update) => {
             let h = hash(self_token);
             engine.store.atomic(|tx| match live_in(tx, &h, now)? {
@@ -395,8 +400,8 @@ pub fn handle(
             Ok(Response::empty())
         }
         (
-            "create" | "create-orphan" | "lookup-self" | "lookup" | "renew-self" | "revoke-self"
-            | "revoke" | "revoke-orphan" | "revoke-accessor" | "lookup-accessor",
+            "create" | "create-orphan" | "lookup-self" | "lookup" | "renew" | "renew-self"
+            | "revoke-self" | "revoke" | "revoke-orphan" | "revoke-accessor" | "lookup-accessor",
             _,
         ) => Err(EngineError::Unsupported),
         _ => Err(EngineError::no_route(&req.path)),
@@ -446,7 +451,8 @@ fn ttl_field(data: &Map<String, Value>, key: &str) -> Result<u64, EngineError> {
     match data.get(key) {
         None | Some(Value::Null) => Ok(0),
         Some(v) => parse_duration_value(v)
-            .map_err(|e| EngineError::bad(format!("error parsing \"{key}\": {e}"))),
+            // OpenBao answers Go's parse error as it is.
+            .map_err(|e| EngineError::bad(e.to_string())),
     }
 }
 

@@ -2,6 +2,7 @@
 //! Chromium. Run through `cargo xtask test`, which builds both first.
 
 mod adversarial;
+mod differential;
 mod kubernetes;
 mod login_limits;
 mod plugin;

@@ -1,5 +1,6 @@
 //! The certificate store: `certs` (LIST, with OpenBao's `after`/`limit` paging),
-//! `certs/detailed`, `certs/revoked`, `cert/:serial`, `revoke`, `tidy` and `tidy-status`.
+//! `certs/detailed`, `certs/revoked`, `cert/:serial` (and `cert/crl`, the CRL as JSON, in
+//! `crl`), `revoke`, `tidy` and `tidy-status`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -130,12 +131,16 @@ pub fn list_revoked(engine: &Engine, mount: &Mount) -> Result<Response, EngineEr
 
 pub fn read(engine: &Engine, mount: &Mount, serial: &str) -> Result<Response, EngineError> {
     let e = load(engine, mount, serial)?.ok_or_else(|| EngineError::NotFound(String::new()))?;
-    Ok(Response::data(json!({
+    let mut data = json!({
         "certificate": e.certificate,
         "revocation_time": e.revocation_time,
         "revocation_time_rfc3339": if e.revocation_time > 0 { rfc3339(e.revocation_time) } else { String::new() },
-        "issuer_id": e.issuer_id,
-    })))
+    });
+    // OpenBao names the issuer only of a revoked certificate (from its revocation entry).
+    if e.revocation_time > 0 {
+        data["issuer_id"] = json!(e.issuer_id);
+    }
+    Ok(Response::data(data))
 }
 
 pub fn revoke(
@@ -143,11 +148,16 @@ pub fn revoke(
     mount: &Mount,
     data: &Map<String, Value>,
 ) -> Result<Response, EngineError> {
+    // Errors name the serial as the caller wrote it, as OpenBao does.
+    let mut given = String::new();
     let serial = match (
         field_str(data, "serial_number"),
         field_str(data, "certificate"),
     ) {
-        (Some(s), _) if !s.is_empty() => normalise_serial(&s),
+        (Some(s), _) if !s.is_empty() => {
+            given = s.trim().to_string();
+            normalise_serial(&s)
+        }
         (_, Some(pem)) if !pem.is_empty() => {
             let der = cert::pem_decode_all(&pem)
                 .map_err(pki_error)?
@@ -159,12 +169,15 @@ pub fn revoke(
         }
         _ => {
             return Err(EngineError::bad(
-                "the serial_number or certificate to revoke must be provided",
+                "The serial number or certificate to revoke must be provided.",
             ));
         }
     };
+    if given.is_empty() {
+        given = serial.clone();
+    }
     let mut entry = load(engine, mount, &serial)?
-        .ok_or_else(|| EngineError::bad(format!("certificate with serial {serial} not found")))?;
+        .ok_or_else(|| EngineError::bad(format!("certificate with serial {given} not found.")))?;
     if let Some(i) = issuers::all_issuers(engine, mount)?
         .into_iter()
         .find(|i| i.serial_number == serial)

@@ -1,5 +1,6 @@
 //! Certificate revocation lists: one per issuer, rebuilt whenever a certificate it issued
-//! is revoked (and on `crl/rotate`), served as DER (`crl`) or PEM (`crl/pem`).
+//! is revoked (and on `crl/rotate`), served as DER (`crl`), PEM (`crl/pem`) or PEM in
+//! JSON (`cert/crl`).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -100,6 +101,19 @@ pub fn read(
     } else {
         Ok(Response::raw("application/pkix-crl", der))
     }
+}
+
+/// `cert/crl`: the default issuer's CRL as PEM in Vault's certificate-entry JSON.
+pub fn read_json(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {
+    let pem = read(engine, mount, "default", true)?
+        .raw
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .unwrap_or_default();
+    Ok(Response::data(json!({
+        "certificate": pem,
+        "revocation_time": 0,
+        "revocation_time_rfc3339": "",
+    })))
 }
 
 pub fn rotate(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {

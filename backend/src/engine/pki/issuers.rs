@@ -73,6 +73,8 @@ pub struct Urls {
     #[serde(default)]
     pub crl_distribution_points: Vec<String>,
     #[serde(default)]
+    pub delta_crl_distribution_points: Vec<String>,
+    #[serde(default)]
     pub ocsp_servers: Vec<String>,
     #[serde(default)]
     pub enable_templating: bool,
@@ -341,9 +343,7 @@ fn key_from_request(data: &Map<String, Value>) -> Result<PrivateKey, EngineError
         "ec" => KeyType::Ec,
         "ed25519" => KeyType::Ed25519,
         other => {
-            return Err(EngineError::bad(format!(
-                "unknown key_type value \"{other}\": use rsa, ec or ed25519"
-            )));
+            return Err(EngineError::bad(format!("unknown key type {other}")));
         }
     };
     let bits = int_field(data, "key_bits", 0)?;
@@ -352,6 +352,20 @@ fn key_from_request(data: &Map<String, Value>) -> Result<PrivateKey, EngineError
     } else {
         bits as u32
     };
+    // OpenBao's texts for sizes the key type does not have.
+    match key_type {
+        KeyType::Rsa if ![2048, 3072, 4096, 8192].contains(&bits) => {
+            return Err(EngineError::bad(format!(
+                "unsupported bit length for RSA key: {bits}"
+            )));
+        }
+        KeyType::Ec if ![224, 256, 384, 521].contains(&bits) => {
+            return Err(EngineError::bad(format!(
+                "unsupported bit length for EC key: {bits}"
+            )));
+        }
+        _ => {}
+    }
     PrivateKey::generate(key_type, bits).map_err(pki_error)
 }
 
@@ -475,6 +489,9 @@ pub fn generate_root(
         Ok::<_, EngineError>((issuer, key_entry, was_first))
     })?;
     super::crl::rebuild(engine, mount, &issuer)?;
+    if let Some(w) = aia_warning(&urls, "") {
+        warnings.push(w);
+    }
     if !was_first {
         warnings.push(
             "this mount already had an issuer; the new one is not the default (see config/issuers)"
@@ -498,6 +515,19 @@ pub fn generate_root(
         data: Some(Value::Object(out)),
         warnings,
         ..Default::default()
+    })
+}
+
+/// OpenBao's warning when a CA is made or imported while the mount has no AIA URLs
+/// (`config/urls`); `suffix` is added for intermediates.
+fn aia_warning(urls: &Urls, suffix: &str) -> Option<String> {
+    (urls.issuing_certificates.is_empty()
+        && urls.crl_distribution_points.is_empty()
+        && urls.ocsp_servers.is_empty())
+    .then(|| {
+        format!(
+            "This mount hasn't configured any authority information access (AIA) fields; this may make it harder for systems to find missing certificates in the chain or to validate revocation status of certificates. Consider updating /config/urls or the newly generated issuer with this information.{suffix}"
+        )
     })
 }
 
@@ -599,11 +629,17 @@ pub fn generate_intermediate(
     };
     out.insert("csr".into(), json!(csr));
     out.insert("key_id".into(), json!(key_entry.id));
-    out.insert("key_type".into(), json!(key.key_type().as_str()));
     if kind == "exported" {
         private_key_fields(&mut out, &key, data)?;
     }
-    Ok(Response::data(Value::Object(out)))
+    let mut response = Response::data(Value::Object(out));
+    if let Some(w) = aia_warning(
+        &read_urls_in(engine, mount)?,
+        " Since this certificate is an intermediate, it might be useful to regenerate this certificate after fixing this problem for the root mount.",
+    ) {
+        response.warnings.push(w);
+    }
+    Ok(response)
 }
 
 /// `intermediate/set-signed` (and `issuers/import/bundle`): imports every certificate of
@@ -620,7 +656,10 @@ pub fn set_signed(
             "no certificate provided in the \"certificate\" parameter",
         ));
     }
-    let blocks = cert::pem_decode_all(&bundle).map_err(pki_error)?;
+    // OpenBao's text for a value with no PEM block in it.
+    let blocks = cert::pem_decode_all(&bundle).map_err(|_| {
+        EngineError::bad("provided data for import was too short; perhaps a path was passed to the API rather than the contents of a PEM file")
+    })?;
     let certs: Vec<Vec<u8>> = blocks
         .into_iter()
         .filter(|(label, _)| label == "CERTIFICATE")
@@ -717,14 +756,21 @@ pub fn set_signed(
     {
         super::crl::rebuild(engine, mount, i)?;
     }
-    let imported_keys: Vec<String> = vec![];
-    Ok(Response::data(json!({
-        "imported_issuers": imported,
-        "imported_keys": imported_keys,
-        "existing_issuers": existing_ids,
-        "existing_keys": [],
+    // Empty lists are `null`, as Go's nil slices are in OpenBao's answer.
+    let list_or_null = |v: &[String]| {
+        if v.is_empty() { Value::Null } else { json!(v) }
+    };
+    let mut response = Response::data(json!({
+        "imported_issuers": list_or_null(&imported),
+        "imported_keys": Value::Null,
+        "existing_issuers": list_or_null(&existing_ids),
+        "existing_keys": Value::Null,
         "mapping": mapping,
-    })))
+    }));
+    if let Some(w) = aia_warning(&read_urls_in(engine, mount)?, "") {
+        response.warnings.push(w);
+    }
+    Ok(response)
 }
 
 /// Builds each issuer's chain by following subject → issuer names (and signatures)
@@ -783,6 +829,10 @@ pub fn write_urls(
     for (field, target) in [
         ("issuing_certificates", &mut u.issuing_certificates),
         ("crl_distribution_points", &mut u.crl_distribution_points),
+        (
+            "delta_crl_distribution_points",
+            &mut u.delta_crl_distribution_points,
+        ),
         ("ocsp_servers", &mut u.ocsp_servers),
     ] {
         if data.contains_key(field) {
@@ -794,7 +844,7 @@ pub fn write_urls(
                     || url.contains(' ')
                 {
                     return Err(EngineError::bad(format!(
-                        "invalid URL in \"{field}\": {url}"
+                        "invalid URL found in Authority Information Access (AIA) parameter {field}: {url}"
                     )));
                 }
             }
@@ -878,14 +928,22 @@ fn issuer_json(engine: &Engine, mount: &Mount, i: &IssuerEntry) -> Result<Value,
         "ca_chain": i.ca_chain,
         "manual_chain": if i.manual_chain.is_empty() { Value::Null } else { json!(i.manual_chain) },
         "leaf_not_after_behavior": i.leaf_not_after_behavior,
-        "usage": i.usage,
+        "usage": sorted_usage(&i.usage),
         "revocation_signature_algorithm": i.revocation_signature_algorithm,
-        "serial_number": i.serial_number,
         "issuing_certificates": urls.issuing_certificates,
         "crl_distribution_points": urls.crl_distribution_points,
+        "delta_crl_distribution_points": urls.delta_crl_distribution_points,
         "ocsp_servers": urls.ocsp_servers,
-        "enable_aia_url_templating": urls.enable_templating,
+        // Issuers cannot be revoked here (revoking one is refused).
+        "revoked": false,
     }))
+}
+
+/// `usage` as OpenBao answers it: the names sorted.
+fn sorted_usage(usage: &str) -> String {
+    let mut names: Vec<&str> = usage.split(',').map(str::trim).collect();
+    names.sort_unstable();
+    names.join(",")
 }
 
 pub fn read(engine: &Engine, mount: &Mount, reference: &str) -> Result<Response, EngineError> {
@@ -994,7 +1052,7 @@ pub fn read_chain(engine: &Engine, mount: &Mount, as_json: bool) -> Result<Respo
         .collect();
     if as_json {
         return Ok(Response::data(
-            json!({ "certificate": bundle, "ca_chain": bundle, "revocation_time": 0 }),
+            json!({ "certificate": bundle, "ca_chain": bundle, "revocation_time": 0, "revocation_time_rfc3339": "" }),
         ));
     }
     Ok(Response::raw(
@@ -1010,7 +1068,7 @@ pub fn read_cert_entry(
 ) -> Result<Response, EngineError> {
     let i = load_issuer(engine, mount, reference)?;
     Ok(Response::data(
-        json!({ "certificate": i.certificate, "revocation_time": 0, "issuer_id": i.id }),
+        json!({ "certificate": i.certificate, "revocation_time": 0, "revocation_time_rfc3339": "" }),
     ))
 }
 

@@ -128,6 +128,7 @@ pub fn handle(
         }
         ["cert", "ca"] if op == Read => issuers::read_cert_entry(engine, mount, "default"),
         ["roles"] if op == List => roles::list(engine, mount),
+        ["roles", name] if !roles::valid_name(name) => Err(roles::unsupported_path()),
         ["roles", name] => match op {
             Read => roles::read(engine, mount, name),
             Create | Update => roles::write(engine, mount, name, data),
@@ -149,6 +150,7 @@ pub fn handle(
         ["certs"] if op == List => certs::list(engine, mount, data, false),
         ["certs", "detailed"] if op == List => certs::list(engine, mount, data, true),
         ["certs", "revoked"] if op == List => certs::list_revoked(engine, mount),
+        ["cert", "crl"] if op == Read => crl::read_json(engine, mount),
         ["cert", serial] if op == Read => certs::read(engine, mount, serial),
         ["revoke"] if write => certs::revoke(engine, mount, data),
         ["crl"] if op == Read => crl::read(engine, mount, "default", false),

@@ -9,17 +9,21 @@ use crate::engine::mounts::Mount;
 use crate::engine::{Engine, EngineError, Response};
 use shared::pki::role::Role;
 
-fn valid_name(name: &str) -> Result<(), EngineError> {
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
-    {
-        return Err(EngineError::bad(format!(
-            "invalid role name \"{name}\": use letters, digits, '-', '_', '.' or '@'"
-        )));
-    }
-    Ok(())
+/// OpenBao's role path pattern, `\w(([\w-.]+)?\w)?`: word characters, with `-` and
+/// `.` inside but never first or last. Other names (`-x`, `a@b`) are not a role path
+/// at all, so every operation on them is [`unsupported_path`].
+pub fn valid_name(name: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let (Some(first), Some(last)) = (name.chars().next(), name.chars().last()) else {
+        return false;
+    };
+    word(first) && word(last) && name.chars().all(|c| word(c) || c == '-' || c == '.')
+}
+
+/// OpenBao's answer for a path no route of the mount matches: 404 with Go's
+/// multierror wording, byte for byte, as clients see it.
+pub fn unsupported_path() -> EngineError {
+    EngineError::NotFound("1 error occurred:\n\t* unsupported path\n\n".into())
 }
 
 pub fn load(engine: &Engine, mount: &Mount, name: &str) -> Result<Option<Role>, EngineError> {
@@ -43,7 +47,6 @@ pub fn write(
     name: &str,
     data: &Map<String, Value>,
 ) -> Result<Response, EngineError> {
-    valid_name(name)?;
     let existing = load(engine, mount, name)?;
     let role =
         Role::from_write(existing.as_ref(), data).map_err(|e| EngineError::bad(e.to_string()))?;

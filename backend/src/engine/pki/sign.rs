@@ -198,6 +198,7 @@ pub fn ext_key_usages(names: &[String]) -> Result<Vec<ExtKeyUsage>, EngineError>
 struct Issued {
     der: Vec<u8>,
     serial: String,
+    not_before: i64,
     not_after: i64,
     issuer: IssuerEntry,
     warnings: Vec<String>,
@@ -226,6 +227,16 @@ fn issue_for_role(
     let issuer = pick_issuer(engine, mount, path_ref, Some(role))?;
     let mut warnings = vec![];
     let (not_before, not_after) = validity(mount, Some(role), &issuer, data, &mut warnings)?;
+    if csr.is_some() {
+        // OpenBao's notes that a field the role takes from the CSR was also sent.
+        let sent = |k: &str| field_str(data, k).is_some_and(|v| !v.is_empty());
+        if role.use_csr_common_name && sent("common_name") {
+            warnings.push("the common_name field was provided but the role is set with \"use_csr_common_name\" set to true".into());
+        }
+        if role.use_csr_sans && sent("alt_names") {
+            warnings.push("the alt_names field was provided but the role is set with \"use_csr_sans\" set to true".into());
+        }
+    }
     let mut subject = issuers::subject_from(&Map::new(), &cn);
     subject.organization = role.organization.clone();
     subject.organizational_unit = role.ou.clone();
@@ -304,6 +315,7 @@ fn sign_and_store(
     Ok(Issued {
         der,
         serial,
+        not_before: spec.not_before,
         not_after: spec.not_after,
         issuer,
         warnings,
@@ -363,6 +375,7 @@ fn respond(
     out.insert("ca_chain".into(), json!(ca_chain));
     out.insert("serial_number".into(), json!(issued.serial));
     out.insert("expiration".into(), json!(issued.not_after));
+    out.insert("not_before".into(), json!(issued.not_before));
     Ok(Response {
         data: Some(Value::Object(out)),
         warnings: issued.warnings,
@@ -586,5 +599,10 @@ pub fn sign_intermediate(
         true,
         warnings,
     )?;
-    respond(issued, data, Map::new())
+    // OpenBao's sign-intermediate answer has no `not_before` (its leaf answers do).
+    let mut response = respond(issued, data, Map::new())?;
+    if let Some(Value::Object(d)) = response.data.as_mut() {
+        d.remove("not_before");
+    }
+    Ok(response)
 }
