@@ -744,3 +744,134 @@ pub fn create_login_token(
 fn fmt_go(secs: u64) -> String {
     shared::pki::duration::format_go(secs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::storage::Store;
+
+    /// A token under `parent` (or an orphan) expiring at `expire_time`.
+    fn token(parent: Option<&TokenEntry>, expire_time: Option<i64>) -> (String, TokenEntry) {
+        let (t, mut e) = TokenEntry::new_root(1_000);
+        e.policies = vec!["default".into()];
+        e.expire_time = expire_time;
+        e.parent_accessor = parent.map(|p| p.accessor.clone());
+        (t, e)
+    }
+
+    fn live(store: &Store, t: &str, now: i64) -> bool {
+        store
+            .atomic(|tx| live_in(tx, &hash(t), now))
+            .expect("storage")
+            .is_some()
+    }
+
+    fn stored(store: &Store, t: &str) -> Option<TokenEntry> {
+        store
+            .get(&format!("token/id/{}", hash(t)))
+            .expect("storage")
+    }
+
+    #[test]
+    fn the_index_survives_a_restart_and_revocation_cascades() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db");
+        let (p, pe) = token(None, None);
+        let (c, ce) = token(Some(&pe), None);
+        let (g, ge) = token(Some(&ce), None);
+        let (o, oe) = token(None, None);
+        {
+            let store = Store::open(&path).expect("open");
+            store
+                .atomic(|tx| {
+                    for (t, e) in [(&p, &pe), (&c, &ce), (&g, &ge), (&o, &oe)] {
+                        store_entry(tx, t, e)?;
+                    }
+                    Ok(())
+                })
+                .expect("store");
+        }
+        let store = Store::open(&path).expect("reopen");
+        assert!(live(&store, &g, 2_000));
+        store
+            .atomic(|tx| revoke_tree(tx, &hash(&p), &pe))
+            .expect("revoke");
+        // Gone from storage, not merely refused: the entries, accessors and index.
+        for t in [&p, &c, &g] {
+            assert!(stored(&store, t).is_none());
+        }
+        for e in [&pe, &ce, &ge] {
+            assert!(
+                store
+                    .get::<String>(&format!("token/accessor/{}", e.accessor))
+                    .expect("storage")
+                    .is_none()
+            );
+        }
+        assert!(store.list("token/children/").expect("list").is_empty());
+        assert!(live(&store, &o, 2_000), "an unrelated token stays");
+    }
+
+    #[test]
+    fn an_expired_ancestor_takes_its_whole_subtree() {
+        let store = Store::memory().expect("store");
+        let (p, pe) = token(None, Some(1_500));
+        let (c, ce) = token(Some(&pe), Some(9_000));
+        let (g, ge) = token(Some(&ce), Some(9_000));
+        let (s, se) = token(Some(&pe), Some(9_000));
+        store
+            .atomic(|tx| {
+                for (t, e) in [(&p, &pe), (&c, &ce), (&g, &ge), (&s, &se)] {
+                    store_entry(tx, t, e)?;
+                }
+                Ok(())
+            })
+            .expect("store");
+        assert!(live(&store, &g, 1_499), "before the parent expires");
+        assert!(!live(&store, &g, 1_500), "the grandchild dies with it");
+        for t in [&p, &c, &g, &s] {
+            assert!(stored(&store, t).is_none(), "the whole subtree is revoked");
+        }
+    }
+
+    #[test]
+    fn a_child_whose_parent_vanished_is_refused() {
+        let store = Store::memory().expect("store");
+        let (_, pe) = token(None, None);
+        let (c, ce) = token(Some(&pe), None);
+        // The parent was never stored (or removed without the index, by an older build).
+        store.atomic(|tx| store_entry(tx, &c, &ce)).expect("store");
+        assert!(!live(&store, &c, 2_000));
+        assert!(stored(&store, &c).is_none());
+    }
+
+    #[test]
+    fn revoke_orphan_keeps_the_children_as_orphans() {
+        let store = Store::memory().expect("store");
+        let (p, pe) = token(None, None);
+        let (c, ce) = token(Some(&pe), None);
+        let (g, ge) = token(Some(&ce), None);
+        store
+            .atomic(|tx| {
+                for (t, e) in [(&p, &pe), (&c, &ce), (&g, &ge)] {
+                    store_entry(tx, t, e)?;
+                }
+                revoke_orphan_in(tx, &hash(&p), &pe)
+            })
+            .expect("revoke-orphan");
+        assert!(stored(&store, &p).is_none());
+        let child = stored(&store, &c).expect("the child stays");
+        assert_eq!(child.parent_accessor, None);
+        assert!(live(&store, &g, 2_000));
+        assert_eq!(
+            stored(&store, &g).and_then(|e| e.parent_accessor),
+            Some(ce.accessor.clone())
+        );
+        assert!(
+            store
+                .list(&children_prefix(&pe.accessor))
+                .expect("list")
+                .is_empty()
+        );
+    }
+}
