@@ -130,17 +130,20 @@ pub fn check_rate(path: &str, source: Option<&str>) -> Option<Response> {
     )))
 }
 
-/// A slot for one TokenReview call, or the 429 answer when all are taken.
-pub fn review_slot() -> Result<Slot<'static>, Response> {
-    in_flight().try_acquire(MAX_IN_FLIGHT).ok_or_else(|| {
-        tracing::warn!(
-            max = MAX_IN_FLIGHT,
-            "kubernetes login refused: too many TokenReview calls in flight"
-        );
-        too_many(format!(
-            "too many Kubernetes logins are waiting for the cluster's TokenReview API ({MAX_IN_FLIGHT} at once); retry later"
-        ))
-    })
+/// A slot for one TokenReview call; `None` when all are taken (answer [`busy`]).
+pub fn review_slot() -> Option<Slot<'static>> {
+    in_flight().try_acquire(MAX_IN_FLIGHT)
+}
+
+/// The 429 answer for a login that found every TokenReview slot taken.
+pub fn busy() -> Response {
+    tracing::warn!(
+        max = MAX_IN_FLIGHT,
+        "kubernetes login refused: too many TokenReview calls in flight"
+    );
+    too_many(format!(
+        "too many Kubernetes logins are waiting for the cluster's TokenReview API ({MAX_IN_FLIGHT} at once); retry later"
+    ))
 }
 
 #[cfg(test)]

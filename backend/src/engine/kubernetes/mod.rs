@@ -142,9 +142,8 @@ fn login(engine: &Engine, mount: &Mount, req: &Request) -> Result<Response, Engi
     } else {
         conn.reviewer_jwt.as_str()
     };
-    let slot = match limits::review_slot() {
-        Ok(slot) => slot,
-        Err(busy) => return Ok(busy),
+    let Some(slot) = limits::review_slot() else {
+        return Ok(limits::busy());
     };
     let reviewed = review::review(&review::ReviewRequest {
         kubernetes_host: &conn.host,
