@@ -13,6 +13,7 @@ use crate::engine::mounts::Mount;
 use crate::engine::storage::Tx;
 use crate::engine::{Engine, EngineError, Response, field_str, now, uuid};
 use shared::pki::cert::{self, CertSpec, KeyUsage, Sans, Subject};
+use shared::pki::fields;
 use shared::pki::key::{KeyType, PrivateKey};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,55 +99,37 @@ pub fn list_field(data: &Map<String, Value>, key: &str) -> Vec<String> {
     }
 }
 
+/// A `TypeBool` field (`shared::pki::fields`), `default` when absent.
 pub fn bool_field(
     data: &Map<String, Value>,
     key: &str,
     default: bool,
 ) -> Result<bool, EngineError> {
-    match data.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
-            "true" | "1" | "t" => Ok(true),
-            "false" | "0" | "f" | "" => Ok(false),
-            _ => Err(EngineError::bad(format!(
-                "error converting input {s} for field \"{key}\": invalid boolean"
-            ))),
-        },
-        Some(Value::Number(n)) => Ok(n.as_f64() != Some(0.0)),
-        Some(_) => Err(EngineError::bad(format!(
-            "error converting input for field \"{key}\": expected a boolean"
-        ))),
-    }
+    Ok(fields::get_bool(data, key)
+        .map_err(field_error)?
+        .unwrap_or(default))
 }
 
+/// A `TypeInt` field, `default` when absent or empty.
 pub fn int_field(data: &Map<String, Value>, key: &str, default: i64) -> Result<i64, EngineError> {
     match data.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
-            EngineError::bad(format!(
-                "error converting input for field \"{key}\": expected an integer"
-            ))
-        }),
         Some(Value::String(s)) if s.is_empty() => Ok(default),
-        Some(Value::String(s)) => s.parse().map_err(|_| {
-            EngineError::bad(format!(
-                "error converting input {s} for field \"{key}\": expected an integer"
-            ))
-        }),
-        Some(_) => Err(EngineError::bad(format!(
-            "error converting input for field \"{key}\": expected an integer"
-        ))),
+        _ => Ok(fields::get_int(data, key)
+            .map_err(field_error)?
+            .unwrap_or(default)),
     }
 }
 
+/// A `TypeDurationSecond` field in whole seconds, 0 when absent.
 pub fn ttl_field(data: &Map<String, Value>, key: &str) -> Result<u64, EngineError> {
-    match data.get(key) {
-        None | Some(Value::Null) => Ok(0),
-        Some(v) => shared::pki::duration::parse_duration_value(v).map_err(|e| {
-            EngineError::bad(format!("error converting input for field \"{key}\": {e}"))
-        }),
-    }
+    Ok(fields::get_duration(data, key)
+        .map_err(field_error)?
+        .unwrap_or(0))
+}
+
+/// A field that failed its type, as OpenBao answers it.
+pub fn field_error(e: fields::FieldError) -> EngineError {
+    EngineError::bad(e.validation_message())
 }
 
 fn read_urls_in(engine: &Engine, mount: &Mount) -> Result<Urls, EngineError> {
@@ -1072,18 +1055,21 @@ pub fn read_cert_entry(
     ))
 }
 
-/// A list of IP addresses (`ip_sans`), each checked.
+/// A list of IP addresses (`ip_sans`, a `TypeCommaStringSlice`), each checked, with
+/// OpenBao's message.
 pub fn field_list_ips(
     data: &Map<String, Value>,
     key: &str,
 ) -> Result<Vec<std::net::IpAddr>, EngineError> {
-    list_field(data, key)
+    fields::get_comma_string_slice(data, key)
+        .map_err(field_error)?
+        .unwrap_or_default()
         .into_iter()
+        .map(|ip| ip.trim().to_owned())
+        .filter(|ip| !ip.is_empty())
         .map(|ip| {
             ip.parse().map_err(|_| {
-                EngineError::bad(format!(
-                    "the value \"{ip}\" in \"{key}\" is not a valid IP address"
-                ))
+                EngineError::bad(format!("the value \"{ip}\" is not a valid IP address"))
             })
         })
         .collect()

@@ -8,8 +8,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value, json};
 
 use super::issuers::{
-    self, IssuerEntry, bool_field, field_list_ips, int_field, list_field, random_serial,
-    serial_hex, ttl_field,
+    self, IssuerEntry, bool_field, field_error, field_list_ips, int_field, list_field,
+    random_serial, serial_hex,
 };
 use super::{Keys, pki_error};
 use crate::engine::mounts::Mount;
@@ -17,9 +17,108 @@ use crate::engine::{Engine, EngineError, Response, field_str, now};
 use shared::pki::cert::{self, CertSpec, ExtKeyUsage, KeyUsage, Sans};
 use shared::pki::csr::{ParsedCsr, parse_csr};
 use shared::pki::duration::format_go;
+use shared::pki::fields::{self, FieldType};
 use shared::pki::key::{KeyType, PrivateKey, PublicKeyInfo};
 use shared::pki::names::{NameRequest, SanSource, check_key, resolve_names};
-use shared::pki::role::Role;
+use shared::pki::role::{NotAfterBound, Role};
+
+use FieldType::{Bool, CommaStringSlice as List, DurationSecond as Duration, Int, String as Text};
+
+/// The typed fields of `issue/:role` and `sign/:role` (OpenBao's `fields.go`).
+const ISSUE_SIGN_FIELDS: &[(&str, FieldType)] = &[
+    ("common_name", Text),
+    ("alt_names", Text),
+    ("ip_sans", List),
+    ("uri_sans", List),
+    ("other_sans", List),
+    ("user_ids", List),
+    ("ttl", Duration),
+    ("not_after", Text),
+    ("not_before", Text),
+    ("serial_number", Text),
+    ("format", Text),
+    ("private_key_format", Text),
+    ("exclude_cn_from_sans", Bool),
+    ("remove_roots_from_chain", Bool),
+    ("issuer_ref", Text),
+    ("role", Text),
+    ("csr", Text),
+];
+
+/// `sign-verbatim`'s typed fields.
+const SIGN_VERBATIM_FIELDS: &[(&str, FieldType)] = &[
+    ("csr", Text),
+    ("role", Text),
+    ("ttl", Duration),
+    ("not_after", Text),
+    ("not_before", Text),
+    ("format", Text),
+    ("remove_roots_from_chain", Bool),
+    ("key_usage", List),
+    ("ext_key_usage", List),
+    ("ext_key_usage_oids", List),
+    ("signature_bits", Int),
+    ("use_pss", Bool),
+    ("issuer_ref", Text),
+];
+
+/// `root/sign-intermediate`'s typed fields (OpenBao's CA fields).
+const SIGN_INTERMEDIATE_FIELDS: &[(&str, FieldType)] = &[
+    ("csr", Text),
+    ("common_name", Text),
+    ("alt_names", Text),
+    ("ip_sans", List),
+    ("uri_sans", List),
+    ("other_sans", List),
+    ("ttl", Duration),
+    ("not_after", Text),
+    ("not_before", Text),
+    ("not_before_duration", Duration),
+    ("ou", List),
+    ("organization", List),
+    ("country", List),
+    ("locality", List),
+    ("province", List),
+    ("street_address", List),
+    ("postal_code", List),
+    ("serial_number", Text),
+    ("format", Text),
+    ("private_key_format", Text),
+    ("exclude_cn_from_sans", Bool),
+    ("use_csr_values", Bool),
+    ("max_path_length", Int),
+    ("permitted_dns_domains", List),
+    ("signature_bits", Int),
+    ("use_pss", Bool),
+    ("key_bits", Int),
+    ("key_type", Text),
+    ("issuer_name", Text),
+    ("issuer_ref", Text),
+];
+
+/// `alt_names` is a plain string in OpenBao: comma-separated names, trimmed, empty ones
+/// dropped.
+fn alt_names(data: &Map<String, Value>) -> Result<Vec<String>, EngineError> {
+    Ok(fields::get_string(data, "alt_names")
+        .map_err(field_error)?
+        .map(|s| {
+            s.split(',')
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// A `TypeCommaStringSlice` field without its empty entries.
+fn names_list(data: &Map<String, Value>, key: &str) -> Result<Vec<String>, EngineError> {
+    Ok(fields::get_comma_string_slice(data, key)
+        .map_err(field_error)?
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .collect())
+}
 
 /// Vault's warning when a requested TTL is above the maximum.
 pub fn ttl_capped_warning(ttl: u64, max: u64) -> String {
@@ -65,42 +164,127 @@ fn pick_issuer(
     Ok(issuer)
 }
 
-/// Not-before and not-after for a certificate from `issuer`, with Vault's TTL rules.
+/// What the certificate is: a leaf under a role's rules, or a CA signed by
+/// `root/sign-intermediate` (which OpenBao lets outlive its issuer, with a warning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Issuing {
+    Leaf,
+    Intermediate,
+}
+
+/// OpenBao's warning when `sign-intermediate` makes a CA that outlives its issuer.
+const OUTLIVES_ISSUER_WARNING: &str = "The expiration time for the signed certificate is after the CA's expiration time. If the new certificate is not treated as a root, validation paths with the certificate past the issuing CA's expiration time will fail.";
+
+/// Our warning when the default `not_after_bound` (`max-ttl`) clamps a requested
+/// `not_after`, worded as Vault's TTL warning.
+pub fn not_after_capped_warning(not_after: i64, max: u64) -> String {
+    format!(
+        "not_after {:?} is later than permitted by maxTTL {:?}, so maxTTL is being used",
+        crate::engine::rfc3339(not_after),
+        format_go(max)
+    )
+}
+
+/// Vault's framework step before a handler: every field of the path's schema that the
+/// request gives must convert to its type, or the request is refused naming the field.
+fn validate_fields(
+    data: &Map<String, Value>,
+    schema: &[(&str, FieldType)],
+) -> Result<(), EngineError> {
+    fields::validate(data, schema).map_err(field_error)
+}
+
+/// Not-before and not-after for a certificate from `issuer`: OpenBao's
+/// `getCertificateNotAfter` (request `ttl` or `not_after`, never both; the role's or the
+/// mount's TTLs; the role's `not_after_bound`; the issuer's `leaf_not_after_behavior`),
+/// with our default bound `max-ttl` clamping a requested `not_after` to the maximum TTL.
 fn validity(
     mount: &Mount,
     role: Option<&Role>,
     issuer: &IssuerEntry,
     data: &Map<String, Value>,
     warnings: &mut Vec<String>,
+    issuing: Issuing,
 ) -> Result<(i64, i64), EngineError> {
     let now = now();
     let backdate = role.map(|r| r.not_before_duration).unwrap_or(30) as i64;
-    let mut not_after = if let Some(na) = field_str(data, "not_after").filter(|s| !s.is_empty()) {
-        time::OffsetDateTime::parse(&na, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| EngineError::bad(format!("failed to parse not_after {na:?}: {e}")))?
-            .unix_timestamp()
-    } else {
-        let mut ttl = ttl_field(data, "ttl")?;
-        if ttl == 0 {
-            ttl = role.map(|r| r.ttl).unwrap_or(0);
+    let not_before = now - backdate;
+    let requested_ttl = fields::get_duration(data, "ttl")
+        .map_err(field_error)?
+        .unwrap_or(0);
+    // Without a role (sign-verbatim, sign-intermediate) nothing bounds not_after but the
+    // issuer, as in OpenBao.
+    let bound = match role {
+        Some(r) => {
+            NotAfterBound::parse(&r.not_after_bound).map_err(|e| EngineError::bad(e.to_string()))?
         }
-        if ttl == 0 {
-            ttl = mount.default_ttl();
-        }
-        let role_max = role.map(|r| r.max_ttl).unwrap_or(0);
-        let max = if role_max > 0 {
-            role_max.min(mount.max_ttl())
-        } else {
-            mount.max_ttl()
-        };
-        if ttl > max {
-            warnings.push(ttl_capped_warning(ttl, max));
-            ttl = max;
-        }
-        now + ttl as i64
+        None => NotAfterBound::Permit,
     };
+    let parse_time = |text: &str| fields::parse_rfc3339(text).map_err(EngineError::bad);
+    // The role's own not_after wins over the request's (and is not bounded).
+    let mut fixed_not_after = match role.map(|r| r.not_after.as_str()) {
+        Some(t) if !t.is_empty() => Some(parse_time(t)?),
+        _ => None,
+    };
+    let mut requested_not_after = None;
+    if fixed_not_after.is_none()
+        && let Some(text) = fields::get_string(data, "not_after").map_err(field_error)?
+    {
+        if bound == NotAfterBound::Forbid {
+            return Err(EngineError::bad(
+                "not_after_bound is set to forbid. not_after cannot be provided.",
+            ));
+        }
+        let t = parse_time(&text)?;
+        requested_not_after = Some(t);
+        fixed_not_after = Some(t);
+    }
+    if requested_ttl > 0 && fixed_not_after.is_some() {
+        return Err(EngineError::bad(
+            "Either ttl or not_after should be provided. Both should not be provided in the same request.",
+        ));
+    }
+    let mut ttl = requested_ttl;
+    if ttl == 0 {
+        ttl = role.map(|r| r.ttl).unwrap_or(0);
+    }
+    if ttl == 0 {
+        ttl = mount.default_ttl();
+    }
+    let role_max = role.map(|r| r.max_ttl).unwrap_or(0);
+    let max = if role_max > 0 {
+        role_max.min(mount.max_ttl())
+    } else {
+        mount.max_ttl()
+    };
+    if ttl > max {
+        warnings.push(ttl_capped_warning(ttl, max));
+        ttl = max;
+    }
+    if let Some(requested) = requested_not_after {
+        match bound {
+            NotAfterBound::TtlLimited if requested > now + ttl as i64 => {
+                return Err(EngineError::bad(format!(
+                    "not_after_bound is set to ttl-limited. Cannot satisfy request as that would result in notAfter of {} that is beyond the TTL of {}",
+                    crate::engine::rfc3339(requested),
+                    format_go(ttl)
+                )));
+            }
+            NotAfterBound::MaxTtl if requested > now + max as i64 => {
+                warnings.push(not_after_capped_warning(requested, max));
+                fixed_not_after = Some(now + max as i64);
+            }
+            _ => {}
+        }
+    }
+    let mut not_after = fixed_not_after.unwrap_or(now + ttl as i64);
     if not_after > issuer.not_after {
-        match issuer.leaf_not_after_behavior.as_str() {
+        let behaviour = match issuing {
+            // OpenBao overrides the issuer's behaviour for intermediates: always permit.
+            Issuing::Intermediate => "permit",
+            Issuing::Leaf => issuer.leaf_not_after_behavior.as_str(),
+        };
+        match behaviour {
             "truncate" => not_after = issuer.not_after,
             "permit" => {}
             _ => {
@@ -111,8 +295,28 @@ fn validity(
                 )));
             }
         }
+        if issuing == Issuing::Intermediate {
+            warnings.push(OUTLIVES_ISSUER_WARNING.to_owned());
+        }
     }
-    Ok((now - backdate, not_after))
+    if let NotAfterBound::Until(limit) = bound
+        && not_after > limit
+    {
+        let limit_text = crate::engine::rfc3339(limit);
+        return Err(EngineError::bad(format!(
+            "not_after_bound is set to {}. Cannot statisfy request as that would result in notAfter of {} that is beyond the maximum timestamp of {limit_text}",
+            role.map(|r| r.not_after_bound.as_str()).unwrap_or_default(),
+            crate::engine::rfc3339(not_after),
+        )));
+    }
+    if not_after < not_before {
+        return Err(EngineError::bad(format!(
+            "The certificate's Not Before ({}) is later than the certificate's Not After ({})",
+            crate::engine::rfc3339(not_before),
+            crate::engine::rfc3339(not_after)
+        )));
+    }
+    Ok((not_before, not_after))
 }
 
 fn role_ext_key_usage(role: &Role) -> Vec<String> {
@@ -144,14 +348,18 @@ fn name_request(
     data: &Map<String, Value>,
     csr: Option<&ParsedCsr>,
 ) -> Result<(NameRequest, SanSource), EngineError> {
-    let mut common_name = field_str(data, "common_name").unwrap_or_default();
+    let mut common_name = fields::get_string(data, "common_name")
+        .map_err(field_error)?
+        .unwrap_or_default();
     if common_name.is_empty()
         && role.use_csr_common_name
         && let Some(c) = csr
     {
         common_name = c.subject.common_name.clone();
     }
-    let exclude_cn_from_sans = bool_field(data, "exclude_cn_from_sans", false)?;
+    let exclude_cn_from_sans = fields::get_bool(data, "exclude_cn_from_sans")
+        .map_err(field_error)?
+        .unwrap_or(false);
     let req = match csr {
         Some(c) if role.use_csr_sans => {
             let req = NameRequest {
@@ -165,9 +373,9 @@ fn name_request(
         }
         _ => NameRequest {
             common_name,
-            alt_names: list_field(data, "alt_names"),
-            ip_sans: list_field(data, "ip_sans"),
-            uri_sans: list_field(data, "uri_sans"),
+            alt_names: alt_names(data)?,
+            ip_sans: names_list(data, "ip_sans")?,
+            uri_sans: names_list(data, "uri_sans")?,
             exclude_cn_from_sans,
         },
     };
@@ -226,7 +434,14 @@ fn issue_for_role(
     };
     let issuer = pick_issuer(engine, mount, path_ref, Some(role))?;
     let mut warnings = vec![];
-    let (not_before, not_after) = validity(mount, Some(role), &issuer, data, &mut warnings)?;
+    let (not_before, not_after) = validity(
+        mount,
+        Some(role),
+        &issuer,
+        data,
+        &mut warnings,
+        Issuing::Leaf,
+    )?;
     if csr.is_some() {
         // OpenBao's notes that a field the role takes from the CSR was also sent.
         let sent = |k: &str| field_str(data, k).is_some_and(|v| !v.is_empty());
@@ -397,6 +612,7 @@ pub fn sign(
     issuer_ref: Option<&str>,
     data: &Map<String, Value>,
 ) -> Result<Response, EngineError> {
+    validate_fields(data, ISSUE_SIGN_FIELDS)?;
     let role = load_role(engine, mount, role_name)?;
     let csr = csr_from(data)?;
     check_key(&role, csr.public_key.key_type.as_str(), csr.public_key.bits)
@@ -420,6 +636,7 @@ pub fn issue(
     issuer_ref: Option<&str>,
     data: &Map<String, Value>,
 ) -> Result<Response, EngineError> {
+    validate_fields(data, ISSUE_SIGN_FIELDS)?;
     let role = load_role(engine, mount, role_name)?;
     let (key_type, bits) = match role.key_type.as_str() {
         "any" => {
@@ -476,11 +693,19 @@ pub fn sign_verbatim(
     issuer_ref: Option<&str>,
     data: &Map<String, Value>,
 ) -> Result<Response, EngineError> {
+    validate_fields(data, SIGN_VERBATIM_FIELDS)?;
     let role = role_name.map(|r| load_role(engine, mount, r)).transpose()?;
     let csr = csr_from(data)?;
     let issuer = pick_issuer(engine, mount, issuer_ref, role.as_ref())?;
     let mut warnings = vec![];
-    let (not_before, not_after) = validity(mount, role.as_ref(), &issuer, data, &mut warnings)?;
+    let (not_before, not_after) = validity(
+        mount,
+        role.as_ref(),
+        &issuer,
+        data,
+        &mut warnings,
+        Issuing::Leaf,
+    )?;
     let key_usage = match list_field(data, "key_usage") {
         v if !v.is_empty() => v,
         _ => role
@@ -536,6 +761,7 @@ pub fn sign_intermediate(
     data: &Map<String, Value>,
     issuer_ref: Option<&str>,
 ) -> Result<Response, EngineError> {
+    validate_fields(data, SIGN_INTERMEDIATE_FIELDS)?;
     let csr = csr_from(data)?;
     let use_csr_values = bool_field(data, "use_csr_values", false)?;
     let mut cn = field_str(data, "common_name").unwrap_or_default();
@@ -552,7 +778,14 @@ pub fn sign_intermediate(
     }
     let issuer = pick_issuer(engine, mount, issuer_ref, None)?;
     let mut warnings = vec![];
-    let (not_before, not_after) = validity(mount, None, &issuer, data, &mut warnings)?;
+    let (not_before, not_after) = validity(
+        mount,
+        None,
+        &issuer,
+        data,
+        &mut warnings,
+        Issuing::Intermediate,
+    )?;
     let subject = if use_csr_values {
         csr.subject.clone()
     } else {
@@ -564,9 +797,7 @@ pub fn sign_intermediate(
         Sans::default()
     };
     if !use_csr_values {
-        for n in list_field(data, "alt_names") {
-            sans.dns.push(n);
-        }
+        sans.dns.extend(alt_names(data)?);
         sans.ip = field_list_ips(data, "ip_sans")?;
         sans.uri = list_field(data, "uri_sans");
     }
