@@ -7,11 +7,13 @@
 //! [`call`] is the same path for the server's own use (sign-in checks a token with
 //! `lookup-self` through it).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -25,8 +27,22 @@ pub async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    // The one normalisation, before anything looks at the path (credential, ACL, router,
+    // upstream): an unclean path is redirected, a bad one refused.
+    let path = match api_path(&uri) {
+        Ok(ApiPath::Path(p)) => p,
+        Ok(ApiPath::Redirect(location)) => return redirect(&location),
+        Err(e) => return engine_error(&e),
+    };
+    if matches!(method, Method::POST | Method::PUT | Method::PATCH) && ends_with_slash(&uri) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            vec!["cannot write to a path ending in '/'".into()],
+        );
+    }
     let body = match body {
         Ok(b) => b,
         Err(rej) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -37,10 +53,6 @@ pub async fn handle(
         }
         Err(rej) => return error(StatusCode::BAD_REQUEST, vec![rej.body_text()]),
     };
-    let path = match api_path(&uri) {
-        Ok(p) => p,
-        Err(e) => return engine_error(&e),
-    };
     let credential = match session::credential(&state, &method, &headers) {
         Ok(c) => c,
         Err(res) => return res,
@@ -50,7 +62,8 @@ pub async fn handle(
             .forward(method, &uri, &path, headers, &credential, body)
             .await
     } else if let Some(engine) = state.engine.clone() {
-        embedded(engine, method, &uri, credential.token(), body).await
+        let remote = peer.map(|Extension(ConnectInfo(addr))| addr.ip().to_string());
+        embedded(engine, method, &uri, path, credential.token(), remote, body).await
     } else {
         error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -63,21 +76,53 @@ pub async fn handle(
     }
 }
 
+/// OpenBao's answer to an unclean path (its HTTP mux cleans `//`, `/./` and `/../`
+/// before Vault's handler runs): 307 to the clean path, query kept, same method and body.
+fn redirect(location: &str) -> Response {
+    let Ok(value) = HeaderValue::from_str(location) else {
+        return error(StatusCode::BAD_REQUEST, vec!["invalid path".into()]);
+    };
+    let href: String = location
+        .chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_string(),
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '"' => "&#34;".to_string(),
+            '\'' => "&#39;".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    let mut res = Response::new(Body::from(format!(
+        "<a href=\"{href}\">Temporary Redirect</a>.\n\n"
+    )));
+    *res.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+    res.headers_mut().insert(header::LOCATION, value);
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    res
+}
+
 async fn embedded(
     engine: Arc<Engine>,
     method: Method,
     uri: &Uri,
+    path: String,
     token: Option<&str>,
+    remote_addr: Option<String>,
     body: Bytes,
 ) -> Response {
     let query = match Query::<Vec<(String, String)>>::try_from_uri(uri) {
         Ok(Query(q)) => q,
         Err(rej) => return error(StatusCode::BAD_REQUEST, vec![rej.body_text()]),
     };
-    let req = match parse(&method, uri, token, query, &body) {
+    let mut req = match parse(&method, path, token, query, &body) {
         Ok(r) => r,
         Err(e) => return engine_error(&e),
     };
+    req.remote_addr = remote_addr;
     let head = method == Method::HEAD;
     let result = tokio::task::spawn_blocking(move || engine_handle(&engine, req)).await;
     let mut res = match result {
@@ -190,18 +235,75 @@ fn engine_handle(
     engine.handle(req)
 }
 
-/// The request path below `/v1/`, refusing anything that could step outside it.
-pub fn api_path(uri: &Uri) -> Result<String, EngineError> {
-    let raw = uri.path().strip_prefix("/v1").unwrap_or("");
-    let decoded =
-        percent_decode(raw).ok_or_else(|| EngineError::bad("invalid percent-encoding in path"))?;
-    if decoded.split('/').any(|s| s == ".." || s == ".")
-        || decoded.contains('\\')
-        || decoded.contains('\0')
-    {
-        return Err(EngineError::bad(format!("invalid path \"{decoded}\"")));
+/// What the one normalisation of a `/v1/...` request path decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiPath {
+    /// The path below `/v1/`, percent-decoded, without leading or trailing `/`: the one
+    /// string the credential check, the ACL, the router and the upstream all see.
+    Path(String),
+    /// The path as sent is not clean (`//`, `/./`, `/../`): answer 307 to this location
+    /// (the clean path and the query), as OpenBao does; the redirected request is then
+    /// checked as usual.
+    Redirect(String),
+}
+
+/// The single place request paths are normalised, Vault's way: first the path as sent
+/// (still percent-encoded) is cleaned like Go's `path.Clean` (keeping a trailing `/`) and,
+/// when that changes it, redirected ([`ApiPath::Redirect`]; a path that would leave
+/// `/v1/` is refused). Then it is decoded: a decoded `.`/`..` segment is refused with
+/// Vault's "relative paths not supported", a backslash or NUL as an invalid path, and an
+/// empty segment (from `%2F%2F`) finds no route; a trailing `/` is dropped.
+pub fn api_path(uri: &Uri) -> Result<ApiPath, EngineError> {
+    let raw = uri.path();
+    let clean = clean_path(raw);
+    if clean != raw {
+        if clean != "/v1" && !clean.starts_with("/v1/") {
+            return Err(EngineError::bad(engine::RELATIVE_PATH));
+        }
+        return Ok(ApiPath::Redirect(match uri.query() {
+            Some(q) => format!("{clean}?{q}"),
+            None => clean,
+        }));
     }
-    Ok(decoded.trim_matches('/').to_string())
+    let rest = raw.strip_prefix("/v1").unwrap_or("");
+    let decoded =
+        percent_decode(rest).ok_or_else(|| EngineError::bad("invalid percent-encoding in path"))?;
+    if decoded.contains('\\') || decoded.contains('\0') {
+        return Err(EngineError::bad(format!(
+            "invalid path {:?}: backslashes and NUL are refused",
+            decoded
+        )));
+    }
+    let path = decoded.strip_prefix('/').unwrap_or(&decoded);
+    let path = path.trim_end_matches('/');
+    engine::check_canonical(path)?;
+    Ok(ApiPath::Path(path.to_string()))
+}
+
+/// Whether the path as sent ends in `/`, literally or percent-encoded (Vault refuses
+/// writes there; [`api_path`] drops the slash for everything else).
+fn ends_with_slash(uri: &Uri) -> bool {
+    let raw = uri.path();
+    raw.ends_with('/') || raw.len() >= 3 && raw[raw.len() - 3..].eq_ignore_ascii_case("%2f")
+}
+
+/// Go's `path.Clean` on an absolute path, keeping a trailing `/` as Go's HTTP mux does.
+fn clean_path(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for segment in p.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    let mut clean = format!("/{}", out.join("/"));
+    if p.ends_with('/') && clean != "/" {
+        clean.push('/');
+    }
+    clean
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -235,12 +337,11 @@ pub fn token_from(headers: &HeaderMap) -> Option<String> {
 
 fn parse(
     method: &Method,
-    uri: &Uri,
+    path: String,
     token: Option<&str>,
     query: Vec<(String, String)>,
     body: &Bytes,
 ) -> Result<engine::Request, EngineError> {
-    let path = api_path(uri)?;
     let list_query = query.iter().any(|(k, v)| k == "list" && v == "true");
     let operation = match method.as_str() {
         "GET" | "HEAD" if list_query => Operation::List,
@@ -333,18 +434,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_cannot_escape_v1() {
-        let check = |p: &str, ok: Option<&str>| {
+    fn one_normalisation_of_request_paths() {
+        let check = |p: &str, expected: Result<ApiPath, &str>| {
             let uri: Uri = p.parse().unwrap();
-            assert_eq!(api_path(&uri).ok().as_deref(), ok, "{p}");
+            let got = api_path(&uri).map_err(|e| e.to_string());
+            assert_eq!(got, expected.map_err(String::from), "{p}");
         };
-        check("/v1/sys/health", Some("sys/health"));
-        check("/v1/pki/ca/pem/", Some("pki/ca/pem"));
-        check("/v1/../api/session", None);
-        check("/v1/pki/%2e%2e/x", None);
-        check("/v1/pki/%2E%2E/x", None);
-        check("/v1/pki/./x", None);
-        check("/v1/pki/%zz", None);
-        check("/v1/pki/a%2Fb", Some("pki/a/b"));
+        let path = |s: &str| Ok(ApiPath::Path(s.into()));
+        let redirect = |s: &str| Ok(ApiPath::Redirect(s.into()));
+        check("/v1/sys/health", path("sys/health"));
+        check("/v1/pki/ca/pem/", path("pki/ca/pem"));
+        check("/v1", path(""));
+        check("/v1/pki/a%2Fb", path("pki/a/b"));
+        // Unclean as sent: redirected to the clean path, query kept (OpenBao's 307).
+        check(
+            "/v1/sys//policies/acl/x",
+            redirect("/v1/sys/policies/acl/x"),
+        );
+        check("/v1//sys/health?a=b", redirect("/v1/sys/health?a=b"));
+        check("/v1/auth/token//create", redirect("/v1/auth/token/create"));
+        check("/v1/pki/./x", redirect("/v1/pki/x"));
+        check("/v1/pki/a/../x/", redirect("/v1/pki/x/"));
+        check("/v1/sys/health//", redirect("/v1/sys/health/"));
+        // Redirected out of /v1/: refused.
+        check("/v1/../api/session", Err(engine::RELATIVE_PATH));
+        // Decoded dot segments, backslashes, NUL, bad escapes: refused.
+        check("/v1/pki/%2e%2e/x", Err(engine::RELATIVE_PATH));
+        check("/v1/pki/%2E/x", Err(engine::RELATIVE_PATH));
+        check("/v1/pki/%2E%2E", Err(engine::RELATIVE_PATH));
+        assert!(api_path(&"/v1/pki/%zz".parse().unwrap()).is_err());
+        assert!(api_path(&"/v1/pki/a%5Cb".parse().unwrap()).is_err());
+        assert!(api_path(&"/v1/pki/a%00b".parse().unwrap()).is_err());
+        // Encoded empty segments find no route (the router never strips them).
+        check(
+            "/v1/sys%2F%2Fpolicies/acl/x",
+            Err("no handler for route \"sys//policies/acl/x\". route entry not found."),
+        );
+        check(
+            "/v1/%2Fsys/health",
+            Err("no handler for route \"/sys/health\". route entry not found."),
+        );
     }
 }

@@ -293,3 +293,124 @@ async fn policy_limits_a_child_token() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// One request from `peer`, as the server's accept loop hands it over.
+async fn call_from(
+    h: &Harness,
+    peer: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> StatusCode {
+    let peer: std::net::SocketAddr = peer.parse().unwrap();
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .extension(axum::extract::ConnectInfo(peer));
+    if let Some(t) = token {
+        req = req.header("x-vault-token", t);
+    }
+    let body = body
+        .map(|b| Body::from(b.to_string()))
+        .unwrap_or_else(Body::empty);
+    h.app
+        .clone()
+        .oneshot(req.body(body).unwrap())
+        .await
+        .unwrap()
+        .status()
+}
+
+fn audit_lines(h: &Harness) -> Vec<Value> {
+    std::fs::read_to_string(h._dir.path().join("data/audit.log"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn denied_and_unauthenticated_requests_are_audited_with_the_remote_address() {
+    let h = harness();
+    let (s, _) = call(
+        &h,
+        "PUT",
+        "/v1/sys/policies/acl/audited",
+        Some(&h.root),
+        Some(json!({"policy": r#"
+path "sys/mounts" {
+  capabilities = ["read"]
+}
+path "sys/policies/acl/audited-*" {
+  capabilities = ["create", "update"]
+  allowed_parameters = {
+    "policy" = []
+  }
+}
+"#})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, body) = call(
+        &h,
+        "POST",
+        "/v1/auth/token/create",
+        Some(&h.root),
+        Some(json!({"policies": ["audited"]})),
+    )
+    .await;
+    let token = body["auth"]["client_token"].as_str().unwrap().to_string();
+
+    let peer = "10.1.2.3:4444";
+    // Allowed, for contrast.
+    let s = call_from(&h, peer, "GET", "/v1/sys/mounts", Some(&token), None).await;
+    assert_eq!(s, StatusCode::OK);
+    // No token, an unknown token, a path the policy does not grant, a parameter it does
+    // not allow.
+    let s = call_from(&h, peer, "GET", "/v1/sys/auth", None, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let s = call_from(&h, peer, "GET", "/v1/sys/auth", Some("hvs.unknown"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let s = call_from(&h, peer, "GET", "/v1/sys/auth", Some(&token), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let denied_body = json!({"policy": "path \"x\" { capabilities = [\"read\"] }", "extra": "no"});
+    let s = call_from(
+        &h,
+        peer,
+        "POST",
+        "/v1/sys/policies/acl/audited-x",
+        Some(&token),
+        Some(denied_body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let lines = audit_lines(&h);
+    let text = std::fs::read_to_string(h._dir.path().join("data/audit.log")).unwrap();
+    assert!(!text.contains(&token), "a token in the audit log");
+    assert!(!text.contains("hvs.unknown"), "a token in the audit log");
+    let from_peer: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["request"]["remote_address"] == "10.1.2.3")
+        .collect();
+    let denied: Vec<&Value> = from_peer
+        .iter()
+        .copied()
+        .filter(|l| l["type"] == "request" && l["error"] == "permission denied")
+        .collect();
+    assert_eq!(denied.len(), 4, "{lines:#?}");
+    assert_eq!(denied[0]["request"]["path"], "sys/auth");
+    assert!(denied[0]["request"]["client_token"].is_null());
+    assert!(
+        denied[1]["request"]["client_token"]
+            .as_str()
+            .unwrap()
+            .starts_with("hmac-sha256:")
+    );
+    assert_eq!(denied[2]["auth"]["policies"], json!(["audited", "default"]));
+    assert_eq!(denied[3]["request"]["path"], "sys/policies/acl/audited-x");
+    assert_eq!(denied[3]["request"]["operation"], "create");
+    // A denied request has one entry, no response; the allowed one has both.
+    assert_eq!(from_peer.len(), 4 + 2, "{from_peer:#?}");
+}

@@ -2,7 +2,9 @@
 //! device. Tokens, accessors and every string value in request and response data are
 //! replaced by `hmac-sha256:<hex>` under a per-installation salt, so the log can be
 //! shared without leaking secrets yet still correlated by anyone holding the salt.
-//! Like Vault, a request whose audit entry cannot be written fails.
+//! Like Vault, a request whose audit entry cannot be written fails. Refused requests
+//! (permission denied, no or unknown token, no route) are logged too, and every entry
+//! carries the client's `remote_address`.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
@@ -135,13 +137,21 @@ impl Audit {
             })
     }
 
-    pub fn request(&self, caller: &Caller, req: &Request) -> Result<(), EngineError> {
+    /// The `request` entry, before the handler runs; or, with `error`, the one entry of a
+    /// request refused before it (no route, no or unknown token, ACL denial), as Vault
+    /// logs a request that fails its checks.
+    pub fn request(
+        &self,
+        caller: &Caller,
+        req: &Request,
+        error: Option<&EngineError>,
+    ) -> Result<(), EngineError> {
         self.write(json!({
             "time": crate::engine::rfc3339(crate::engine::now()),
             "type": "request",
             "auth": self.auth_json(caller, req),
             "request": self.request_json(req),
-            "error": "",
+            "error": error.map(ToString::to_string).unwrap_or_default(),
         }))
     }
 

@@ -3,7 +3,8 @@
 //! rest, ACL policies and an audit log.
 //!
 //! [`Engine::handle`] is the whole request path: route → authenticate → authorise (ACL)
-//! → audit the request → the backend's handler → audit the response. It is synchronous;
+//! → audit the request → the backend's handler → audit the response; a request refused
+//! on the way is audited with its error. It is synchronous;
 //! the HTTP layer runs it on the blocking pool.
 
 pub mod audit;
@@ -52,6 +53,8 @@ pub struct Engine {
     pub(crate) store: Store,
     pub(crate) barrier: Barrier,
     audit: Audit,
+    /// Parsed ACL policies, so a request does not parse HCL again.
+    pub(crate) policies: policy::PolicyCache,
     /// Bounds a Kubernetes login's TokenReview exchange.
     pub(crate) kubernetes_timeout: std::time::Duration,
 }
@@ -97,6 +100,7 @@ impl Engine {
         Ok(engine)
     }
 
+            policies: policy::PolicyCache::default(),
     /// First start: the built-in policies, the token mount and a root token, written to
     /// a 0600 file (the token itself is never logged).
     fn initialise(&self, data_dir: &Path) -> anyhow::Result<()> {
@@ -118,17 +122,20 @@ impl Engine {
         Ok(())
     }
 
-    /// Serves one Vault API request.
-    pub fn handle(&self, req: Request) -> Result<Response, EngineError> {
-        let route = mounts::route(self, &req.path)?;
-        let unauthenticated = route.backend.unauthenticated(&route.rel, req.operation);
-        let caller = self.authenticate(req.token.as_deref(), unauthenticated)?;
-        let mut req = req;
-        req.operation = self.resolve_operation(&route, &req)?;
-        if !unauthenticated {
-            self.authorise(&caller, &route, &req)?;
-        }
-        self.audit.request(&caller, &req)?;
+    /// Serves one Vault API request. Every request that reaches the engine leaves an audit
+    /// line, the refused ones too: an unknown route, a missing or unknown token or an ACL
+    /// denial is logged as one `request` entry whose `error` says why (as Vault's audit
+    /// broker logs a request that fails its checks), then answered.
+    pub fn handle(&self, mut req: Request) -> Result<Response, EngineError> {
+        let mut caller = Caller::anonymous();
+        let route = match self.admit(&mut req, &mut caller) {
+            Ok(route) => route,
+            Err(e) => {
+                self.audit.request(&caller, &req, Some(&e))?;
+                return Err(e);
+            }
+        };
+        self.audit.request(&caller, &req, None)?;
         let result = match &route.backend {
             Backend::Sys => sys::handle(self, &caller, &route, &req),
             Backend::Token => token::handle(self, &caller, &route, &req),
@@ -145,6 +152,51 @@ impl Engine {
         unauthenticated: bool,
     ) -> Result<Caller, EngineError> {
         let entry = match token.filter(|t| !t.is_empty()) {
+    /// `hmac-sha256:<hex>` of `value` under the audit log's salt: how the server's own
+    /// logs show accessors, so they correlate with the audit log without revealing them.
+    pub fn hmac(&self, value: &str) -> String {
+        self.audit.hmac(value)
+    }
+
+    /// Records that console session `sid` was signed out, until `exp` (when its cookie
+    /// expires anyway), so every server on this data directory refuses its cookie; drops
+    /// the records that have expired.
+    pub fn revoke_session(&self, sid: &str, exp: i64) -> Result<(), EngineError> {
+        let now = now();
+        self.store.atomic(|tx| {
+            for key in tx.list(REVOKED_SESSIONS)? {
+                let full = format!("{REVOKED_SESSIONS}{key}");
+                if tx.get::<i64>(&full)?.is_none_or(|e| e <= now) {
+                    tx.delete(&full)?;
+                }
+            }
+            tx.put(&format!("{REVOKED_SESSIONS}{sid}"), &exp)
+        })?;
+        Ok(())
+    }
+
+    /// Whether console session `sid` was signed out (and its cookie not yet expired).
+    pub fn session_revoked(&self, sid: &str) -> Result<bool, EngineError> {
+        let exp = self.store.get::<i64>(&format!("{REVOKED_SESSIONS}{sid}"))?;
+        Ok(exp.is_some_and(|e| e > now()))
+    }
+
+    /// The checks before a handler runs: the path is canonical, a backend serves it, the
+    /// token is known (unless the path is unauthenticated), and the ACL allows the
+    /// operation. `caller` is filled in as soon as the token checked out, for the audit
+    /// line of a denial.
+    fn admit(&self, req: &mut Request, caller: &mut Caller) -> Result<Route, EngineError> {
+        check_canonical(&req.path)?;
+        let route = mounts::route(self, &req.path)?;
+        let unauthenticated = route.backend.unauthenticated(&route.rel, req.operation);
+        *caller = self.authenticate(req.token.as_deref(), unauthenticated)?;
+        req.operation = self.resolve_operation(&route, req)?;
+        if !unauthenticated {
+            self.authorise(caller, &route, req)?;
+        }
+        Ok(route)
+    }
+
             Some(t) => match token::lookup(self, t, now())? {
                 Some(e) => Some(e),
                 None if unauthenticated => None,
@@ -180,13 +232,17 @@ impl Engine {
     }
 
     fn authorise(&self, caller: &Caller, route: &Route, req: &Request) -> Result<(), EngineError> {
-        let path = req.path.as_str();
-        // `resolve_operation` already chose create or update, as Vault's existence
-        // checks do.
-        if !caller.acl.allows(path, req.operation) {
+        let decision = caller
+            .acl
+            .authorize(&policy::AclRequest::new(&req.path, req.operation).with_data(&req.data));
+        if !decision.allowed {
             return Err(EngineError::PermissionDenied);
+    /// The one place the ACL is asked about a request: the normalised path the router
+    /// saw, the operation (`resolve_operation` already chose create or update, as Vault's
+    /// existence checks do) and the request's data, for `allowed_parameters`,
+    /// `denied_parameters` and `required_parameters` (body of a write, query of a read).
         }
-        if route.backend.needs_sudo(&route.rel, req.operation) && !caller.acl.allows_sudo(path) {
+        if route.backend.needs_sudo(&route.rel, req.operation) && !decision.sudo {
             return Err(EngineError::PermissionDenied);
         }
         Ok(())
@@ -199,6 +255,41 @@ pub fn now() -> i64 {
 }
 
 /// RFC 3339 in UTC, as Vault prints times.
+/// Refuses (never rewrites) a path that is not in the normal form `vault::api_path`
+/// makes: no leading, trailing or doubled `/`, no `.` or `..` segment. Requests from
+/// `/v1/*` are normalised already; this keeps the server's own calls to the same rule.
+pub fn check_canonical(path: &str) -> Result<(), EngineError> {
+    if path.is_empty() {
+        return Ok(());
+    }
+    for segment in path.split('/') {
+        if segment == "." || segment == ".." {
+            return Err(EngineError::bad(RELATIVE_PATH));
+        }
+        if segment.is_empty() {
+            return Err(EngineError::no_route(path));
+        }
+    }
+    Ok(())
+}
+
+/// Storage prefix of signed-out console sessions (`session.rs`): id → cookie expiry.
+const REVOKED_SESSIONS: &str = "session/revoked/";
+
+/// Vault's answer to a `.` or `..` path segment.
+pub const RELATIVE_PATH: &str = "relative paths not supported";
+
+impl Caller {
+    /// No token: the caller of an unauthenticated path, or of a request refused before
+    /// its token checked out.
+    pub fn anonymous() -> Caller {
+        Caller {
+            token: None,
+            acl: policy::Acl::new(&[], false),
+        }
+    }
+}
+
 pub fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()

@@ -1,5 +1,5 @@
 //! Mount tables (secrets engines and auth methods) and request routing: which backend
-//! serves a path, which of its paths are unauthenticated or need `sudo`, and the
+//! serves a (normalised) path, which of its paths are unauthenticated or need `sudo`, and the
 //! effective lease TTLs of a mount (mount tune, else the system defaults).
 
 use serde::{Deserialize, Serialize};
@@ -158,26 +158,21 @@ pub struct Route {
     pub rel: String,
 }
 
+/// The backend of `path`, the normalised path the ACL is asked about (`vault::api_path`
+/// made it; `Engine::handle` refused anything else). The path is taken as it is: no
+/// slash is stripped or added here, so the router and the ACL always see the same path.
 pub fn route(engine: &Engine, path: &str) -> Result<Route, EngineError> {
     if path == "sys" || path.starts_with("sys/") {
         return Ok(Route {
             backend: Backend::Sys,
-            rel: path
-                .strip_prefix("sys")
-                .unwrap_or("")
-                .trim_start_matches('/')
-                .into(),
+            rel: path.strip_prefix("sys/").unwrap_or("").into(),
         });
     }
     if let Some(rest) = path.strip_prefix("auth/") {
         if rest == "token" || rest.starts_with("token/") {
             return Ok(Route {
                 backend: Backend::Token,
-                rel: rest
-                    .strip_prefix("token")
-                    .unwrap_or("")
-                    .trim_start_matches('/')
-                    .into(),
+                rel: rest.strip_prefix("token/").unwrap_or("").into(),
             });
         }
         let with_slash = format!("{rest}/");

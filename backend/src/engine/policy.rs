@@ -20,6 +20,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hcl::{BlockLabel, Expression, ObjectKey, Structure};
@@ -423,6 +424,62 @@ impl Policy {
     /// Whether any path uses identity templating.
     pub fn is_templated(&self) -> bool {
         self.rules.iter().any(|r| r.templated)
+    }
+}
+
+/// Parsed policies kept in memory by name, so a request does not parse HCL again.
+///
+/// An entry is used only while the stored text is the one it was parsed from: the caller
+/// reads the policy's text from storage on every request (a cheap keyed read) and the
+/// cache answers the parsed form for that exact text. A write or delete, by any handler or
+/// by another process on the same database, is therefore seen at once; [`invalidate`]
+/// also drops an entry eagerly when a policy is written or deleted. Bounded: at
+/// [`PolicyCache::MAX_ENTRIES`] names the cache starts over.
+///
+/// [`invalidate`]: PolicyCache::invalidate
+#[derive(Debug, Default)]
+pub struct PolicyCache {
+    entries: Mutex<HashMap<String, Arc<Policy>>>,
+}
+
+impl PolicyCache {
+    /// Most policies kept; Vault installations have tens to hundreds.
+    pub const MAX_ENTRIES: usize = 4096;
+
+    /// The parsed policy `name` whose stored text is `raw`: from memory when that text was
+    /// parsed before, else parsed now (outside the lock) and kept.
+    pub fn get_or_parse(&self, name: &str, raw: &str) -> Result<Arc<Policy>, PolicyError> {
+        if let Some(p) = self.lock().get(name)
+            && p.raw == raw
+        {
+            return Ok(Arc::clone(p));
+        }
+        let parsed = Arc::new(Policy::parse(name, raw)?);
+        let mut entries = self.lock();
+        if entries.len() >= Self::MAX_ENTRIES && !entries.contains_key(name) {
+            entries.clear();
+        }
+        entries.insert(name.to_string(), Arc::clone(&parsed));
+        Ok(parsed)
+    }
+
+    /// Forgets `name` (its policy was written or deleted).
+    pub fn invalidate(&self, name: &str) {
+        self.lock().remove(name);
+    }
+
+    /// How many parsed policies are kept.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Policy>>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -1088,11 +1145,19 @@ impl Acl {
     /// Builds the ACL from a token's policies. `root` (or a policy named `root`) allows
     /// everything. Templated rules are skipped (no identity entities in the engine).
     pub fn new(policies: &[Policy], root: bool) -> Acl {
+        Acl::from_policies(policies, root)
+    }
+
+    /// As [`Acl::new`], from policies held anywhere (the [`PolicyCache`]'s shared ones).
+    pub fn from_policies<'a>(policies: impl IntoIterator<Item = &'a Policy>, root: bool) -> Acl {
         let mut acl = Acl {
-            root: root || policies.iter().any(|p| p.name == ROOT_POLICY_NAME),
+            root,
             ..Acl::default()
         };
         for policy in policies {
+            if policy.name == ROOT_POLICY_NAME {
+                acl.root = true;
+            }
             for rule in policy.rules.iter().filter(|r| !r.templated) {
                 let tree = if rule.has_segment_wildcards {
                     &mut acl.segment
@@ -1648,6 +1713,28 @@ mod tests {
                 .granting_policies
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn the_cache_answers_the_parse_of_the_stored_text() {
+        let cache = PolicyCache::default();
+        let v1 = r#"path "secret/a" { capabilities = ["read"] }"#;
+        let v2 = r#"path "secret/b" { capabilities = ["read"] }"#;
+        let first = cache.get_or_parse("p", v1).expect("parses");
+        let again = cache.get_or_parse("p", v1).expect("parses");
+        assert!(Arc::ptr_eq(&first, &again), "the same text is parsed once");
+        let changed = cache.get_or_parse("p", v2).expect("parses");
+        assert!(!Arc::ptr_eq(&first, &changed), "new text, new parse");
+        assert!(Acl::from_policies([changed.as_ref()], false).allows("secret/b", Read));
+        assert!(!Acl::from_policies([changed.as_ref()], false).allows("secret/a", Read));
+        cache.invalidate("p");
+        assert!(cache.is_empty());
+        assert!(cache.get_or_parse("bad", "path {").is_err());
+        assert!(cache.is_empty(), "a text that does not parse is not kept");
+        for i in 0..=PolicyCache::MAX_ENTRIES {
+            cache.get_or_parse(&format!("p{i}"), v1).expect("parses");
+        }
+        assert!(cache.len() <= PolicyCache::MAX_ENTRIES, "bounded");
     }
 
     fn data(value: Value) -> Map<String, Value> {

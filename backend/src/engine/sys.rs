@@ -43,7 +43,8 @@ pub fn acl_for(engine: &Engine, names: &[String]) -> Result<Acl, EngineError> {
             .store
             .get::<StoredPolicy>(&format!("policy/{name}"))?
         {
-            match Policy::parse(&p.name, &p.raw) {
+            // Parsed once per stored text (`policy::PolicyCache`), not on every request.
+            match engine.policies.get_or_parse(&p.name, &p.raw) {
                 Ok(parsed) => policies.push(parsed),
                 Err(e) => {
                     tracing::warn!(policy = %name, error = %e, "stored policy does not parse; ignored")
@@ -51,7 +52,10 @@ pub fn acl_for(engine: &Engine, names: &[String]) -> Result<Acl, EngineError> {
             }
         }
     }
-    Ok(Acl::new(&policies, false))
+    Ok(Acl::from_policies(
+        policies.iter().map(|p| p.as_ref()),
+        false,
+    ))
 }
 
 /// Existence checks for writes (Vault's create-vs-update distinction).
@@ -433,6 +437,7 @@ fn write_policy(
     // A policy that does not parse is refused; the stored one stays as it was.
     Policy::parse(&name, &raw).map_err(|e| EngineError::bad(e.to_string()))?;
     engine.store.atomic(|tx| store_policy(tx, &name, &raw))?;
+    engine.policies.invalidate(&name);
     Ok(Response::empty())
 }
 
@@ -443,6 +448,7 @@ fn delete_policy(engine: &Engine, name: &str) -> Result<Response, EngineError> {
         "default" => Err(EngineError::bad("cannot delete default policy")),
         _ => {
             engine.store.delete(&format!("policy/{name}"))?;
+            engine.policies.invalidate(&name);
             Ok(Response::empty())
         }
     }
