@@ -7,14 +7,25 @@
 //!   AES-256-GCM, `HttpOnly; SameSite=Strict; Path=/` (and `Secure` over TLS).
 //! - `GET /api/session` says who is signed in and hands out the CSRF token, an HMAC of
 //!   the session id; "not signed in" is a normal 200 answer.
-//! - `DELETE /api/session` clears the cookie (the token itself is not revoked).
+//! - `DELETE /api/session` signs out: the session id goes on a revocation list, so the
+//!   old cookie is refused at once (401) even if a copy of it is replayed. Every replica
+//!   keeps the list in memory, bounded and each entry dropped when its cookie would have
+//!   expired anyway; in embedded mode it is also in the engine's storage (seen by every
+//!   process on that data directory, and after a restart). A token the console minted
+//!   itself (userpass sign-in) is revoked in Vault too (`revoke-self`), which ends the
+//!   session on every replica sharing `--session-key`, upstream mode included. A token the
+//!   user brought is not revoked: it is theirs, and may be in use elsewhere (CLI, CI); in
+//!   upstream mode other replicas then accept a replayed copy of the cookie until it
+//!   expires (at most `--session-ttl`).
 //! - [`credential`] decides how a `/v1/*` request authenticates: `X-Vault-Token` (or
 //!   `Authorization: Bearer`) as sent, else the cookie, which then needs `X-CSRF-Token`
 //!   on everything but GET and HEAD. [`redact`] keeps the session's token out of the
 //!   answers to cookie requests (`lookup-self` would otherwise echo it).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -55,8 +66,51 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct Sessions {
     cipher: Aes256Gcm,
     csrf_key: [u8; 32],
+    /// Keys the HMAC that stands for accessors in this server's logs (upstream mode).
+    log_key: [u8; 32],
     secure: bool,
     max_ttl: u64,
+    revoked: Revoked,
+}
+
+/// Most signed-out sessions kept in memory at once (about 10 MB at the bound).
+const MAX_REVOKED: usize = 100_000;
+
+/// Signed-out session ids, each with the expiry of its cookie (after which the cookie is
+/// refused anyway, so the entry goes).
+#[derive(Debug, Default)]
+struct Revoked(Mutex<HashMap<String, i64>>);
+
+impl Revoked {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn insert(&self, sid: &str, exp: i64, now: i64) {
+        let mut map = self.lock();
+        if map.len() >= MAX_REVOKED {
+            map.retain(|_, e| *e > now);
+        }
+        if map.len() >= MAX_REVOKED {
+            // Still full of live entries: forget the one closest to expiring anyway.
+            if let Some(first) = map.iter().min_by_key(|(_, e)| **e).map(|(k, _)| k.clone()) {
+                map.remove(&first);
+            }
+            tracing::warn!(
+                max = MAX_REVOKED,
+                "the list of signed-out sessions is full; the oldest entry was dropped"
+            );
+        }
+        map.insert(sid.to_string(), exp);
+    }
+
+    fn contains(&self, sid: &str, now: i64) -> bool {
+        self.lock().get(sid).is_some_and(|e| *e > now)
+    }
+
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
 }
 
 impl std::fmt::Debug for Sessions {
@@ -77,6 +131,9 @@ pub struct Session {
     pub token: String,
     /// Unix time after which the session is over.
     pub exp: i64,
+    /// The console minted the token (userpass sign-in), so signing out revokes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub minted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +141,8 @@ pub enum OpenError {
     /// Not ours, altered, or sealed under another key.
     Invalid,
     Expired,
+    /// Signed out.
+    Revoked,
 }
 
 fn derive(master: &[u8; 32], label: &str) -> [u8; 32] {
@@ -112,8 +171,10 @@ impl Sessions {
         Sessions {
             cipher: Aes256Gcm::new((&derive(master, "pki-console/session/aead")).into()),
             csrf_key: derive(master, "pki-console/session/csrf"),
+            log_key: derive(master, "pki-console/log/accessor"),
             secure,
             max_ttl: max_ttl.max(1),
+            revoked: Revoked::default(),
         }
     }
 
@@ -180,6 +241,37 @@ impl Sessions {
         Ok(s)
     }
 
+    /// Puts `s` on this replica's revocation list until its cookie expires.
+    pub fn revoke(&self, s: &Session, now: i64) {
+        self.revoked.insert(&s.sid, s.exp, now);
+    }
+
+    /// Whether session `sid` was signed out on this replica.
+    pub fn is_revoked(&self, sid: &str, now: i64) -> bool {
+        self.revoked.contains(sid, now)
+    }
+
+    /// How many signed-out sessions this replica remembers.
+    pub fn revoked_len(&self) -> usize {
+        self.revoked.len()
+    }
+
+    /// `hmac-sha256:<hex>` of `value` under a key derived from the session key: how an
+    /// accessor appears in this server's logs in upstream mode (embedded mode uses the
+    /// audit log's salt, see [`log_accessor`]).
+    pub fn log_hmac(&self, value: &str) -> String {
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.log_key).expect("HMAC takes any key size");
+        mac.update(value.as_bytes());
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("hmac-sha256:{hex}")
+    }
+
     /// The CSRF token of a session: HMAC-SHA256 of its id.
     pub fn csrf_token(&self, s: &Session) -> String {
         let mut mac =
@@ -208,6 +300,7 @@ impl Sessions {
             sid: B64URL.encode(random::<16>()),
             token,
             exp,
+            minted: false,
         }
     }
 
@@ -319,7 +412,7 @@ pub fn credential(
         return Ok(Credential::None);
     };
     let sessions = &state.sessions;
-    match sessions.open(value, crate::engine::now()) {
+    match open_live(state, value, crate::engine::now()) {
         Ok(s) => {
             if !csrf_exempt(method)
                 && !sessions.csrf_ok(&s, headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()))
@@ -331,6 +424,7 @@ pub fn credential(
         Err(e) => {
             let why = match e {
                 OpenError::Expired => "your console session has expired; sign in again",
+                OpenError::Revoked => "this console session was signed out; sign in again",
                 OpenError::Invalid => {
                     "the session cookie is not valid (altered, or sealed with another key); sign in again"
                 }
@@ -340,6 +434,40 @@ pub fn credential(
                 .insert(header::SET_COOKIE, sessions.clear_cookie());
             Err(res)
         }
+    }
+}
+
+/// Opens a session cookie and checks that its session was not signed out: on this
+/// replica, or (embedded mode) in the engine's storage. A storage error counts as signed
+/// out (fail closed).
+fn open_live(state: &AppState, value: &str, now: i64) -> Result<Session, OpenError> {
+    let s = state.sessions.open(value, now)?;
+    if state.sessions.is_revoked(&s.sid, now) {
+        return Err(OpenError::Revoked);
+    }
+    if let Some(engine) = &state.engine {
+        match engine.session_revoked(&s.sid) {
+            Ok(false) => {}
+            Ok(true) => {
+                // Signed out by another process on this data directory: remember it.
+                state.sessions.revoke(&s, now);
+                return Err(OpenError::Revoked);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the signed-out sessions; cookie refused");
+                return Err(OpenError::Revoked);
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// How an accessor appears in this server's logs: never as is, but as an HMAC (the audit
+/// log's in embedded mode, so the two correlate; one keyed by the session key upstream).
+pub fn log_accessor(state: &AppState, accessor: &str) -> String {
+    match &state.engine {
+        Some(engine) => engine.hmac(accessor),
+        None => state.sessions.log_hmac(accessor),
     }
 }
 
@@ -449,11 +577,12 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
         return Json(not_signed_in(&state, None)).into_response();
     };
     let now = crate::engine::now();
-    let session = match state.sessions.open(value, now) {
+    let session = match open_live(&state, value, now) {
         Ok(s) => s,
         Err(e) => {
             let why = match e {
                 OpenError::Expired => "your console session has expired",
+                OpenError::Revoked => "this console session was signed out",
                 OpenError::Invalid => {
                     "the session cookie is not valid (altered, or sealed with another key)"
                 }
@@ -547,6 +676,7 @@ pub async fn post(
             );
         }
     };
+    let mut minted = false;
     let token = match (req.token, req.username, req.password) {
         (Some(t), None, None) => {
             let t = t.trim().to_string();
@@ -562,7 +692,10 @@ pub async fn post(
         }
         (None, Some(user), Some(password)) => {
             match userpass_login(&state, req.mount.as_deref(), user.trim(), &password).await {
-                Ok(t) => t,
+                Ok(t) => {
+                    minted = true;
+                    t
+                }
                 Err(res) => return res,
             }
         }
@@ -584,11 +717,12 @@ pub async fn post(
         Err(res) => return res,
     };
     let now = crate::engine::now();
-    let session = state.sessions.start(token, token_expiry(&data, now), now);
+    let mut session = state.sessions.start(token, token_expiry(&data, now), now);
+    session.minted = minted;
     let cookie = state.sessions.set_cookie(&session, now);
     tracing::info!(
         display_name = data["display_name"].as_str().unwrap_or_default(),
-        accessor = data["accessor"].as_str().unwrap_or_default(),
+        accessor = log_accessor(&state, data["accessor"].as_str().unwrap_or_default()),
         "signed in"
     );
     with_cookie(
@@ -660,18 +794,53 @@ async fn userpass_login(
 }
 
 pub async fn delete(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let session = cookie_value(&headers)
-        .and_then(|value| state.sessions.open(value, crate::engine::now()).ok());
+    let now = crate::engine::now();
+    let session = cookie_value(&headers).and_then(|value| open_live(&state, value, now).ok());
     if let Some(s) = session {
         let given = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         if !state.sessions.csrf_ok(&s, given) {
             return csrf_refused();
         }
+        sign_out(&state, &s, now).await;
     }
     with_cookie(
         Json(not_signed_in(&state, None)).into_response(),
         state.sessions.clear_cookie(),
     )
+}
+
+/// Ends session `s`: on the revocation lists, and its token revoked when the console
+/// minted it. The cookie is cleared whatever happens here.
+async fn sign_out(state: &AppState, s: &Session, now: i64) {
+    state.sessions.revoke(s, now);
+    if let Some(engine) = state.engine.clone() {
+        let (sid, exp) = (s.sid.clone(), s.exp);
+        match tokio::task::spawn_blocking(move || engine.revoke_session(&sid, exp)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot store the signed-out session"),
+            Err(e) => tracing::error!(error = %e, "cannot store the signed-out session"),
+        }
+    }
+    if s.minted {
+        let revoked = vault::call(
+            state,
+            Method::POST,
+            "auth/token/revoke-self",
+            Some(&s.token),
+            None,
+        )
+        .await;
+        match revoked {
+            Ok((status, _)) if status.is_success() => {}
+            Ok((status, body)) => {
+                tracing::warn!(%status, errors = %body["errors"], "sign-out could not revoke the session's token")
+            }
+            Err(_) => {
+                tracing::warn!("sign-out could not reach Vault to revoke the session's token")
+            }
+        }
+    }
+    tracing::info!("signed out");
 }
 
 pub async fn method_not_allowed() -> Response {

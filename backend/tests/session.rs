@@ -620,3 +620,183 @@ async fn upstream_mode_without_a_reachable_vault_is_a_502_naming_it() {
     assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{}", a.raw);
     assert!(a.set_cookie().is_none());
 }
+
+/// Signs in with `body` and answers (cookie pair, CSRF token).
+async fn sign_in(app: &axum::Router, body: Value) -> (String, String) {
+    let a = send(app, "POST", "/api/session", &[JSON], Some(body)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    (
+        a.cookie_pair(),
+        a.body["csrf_token"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn sign_out(app: &axum::Router, cookie: &str, csrf: &str) {
+    let a = send(
+        app,
+        "DELETE",
+        "/api/session",
+        &[("cookie", cookie), ("x-csrf-token", csrf)],
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    assert!(a.set_cookie().unwrap().contains("Max-Age=0"));
+}
+
+/// Captures what the server logs, for the duration of a (current-thread) test.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_signed_out_cookie_is_refused_at_once_here_and_on_another_server() {
+    let (app, root, dir) = embedded();
+    // A second server on the same data directory (and so the same session key).
+    let other = routes::app(AppState::new(Config::for_tests(dir.path().join("data"))).unwrap());
+    let (cookie, csrf) = sign_in(&app, json!({"token": root})).await;
+    for a in [&app, &other] {
+        let r = send(a, "GET", "/v1/sys/mounts", &[("cookie", &cookie)], None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    }
+    // A second session of the same token is not touched by the sign-out of the first.
+    let (cookie2, _) = sign_in(&app, json!({"token": root})).await;
+
+    sign_out(&app, &cookie, &csrf).await;
+
+    for a in [&app, &other] {
+        let r = send(a, "GET", "/v1/sys/mounts", &[("cookie", &cookie)], None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.raw);
+        assert!(r.raw.contains("signed out"), "{}", r.raw);
+        assert!(r.set_cookie().unwrap().contains("Max-Age=0"));
+        let r = send(a, "GET", "/api/session", &[("cookie", &cookie)], None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.body["signed_in"], false, "{}", r.raw);
+        let r = send(
+            a,
+            "POST",
+            "/v1/sys/policy/after-sign-out",
+            &[("cookie", &cookie), ("x-csrf-token", &csrf), JSON],
+            Some(json!({"policy": "path \"x\" { capabilities = [\"read\"] }"})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.raw);
+        let r = send(a, "GET", "/v1/sys/mounts", &[("cookie", &cookie2)], None).await;
+        assert_eq!(r.status, StatusCode::OK, "the other session: {}", r.raw);
+    }
+    // The token itself was the user's: still valid.
+    let r = send(
+        &app,
+        "GET",
+        "/v1/auth/token/lookup-self",
+        &[("x-vault-token", &root)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // The revocation outlives the process: a server started afterwards refuses it too.
+    drop(other);
+    let third = routes::app(AppState::new(Config::for_tests(dir.path().join("data"))).unwrap());
+    let r = send(
+        &third,
+        "GET",
+        "/v1/sys/mounts",
+        &[("cookie", &cookie)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.raw);
+}
+
+#[tokio::test]
+async fn upstream_sign_out_revokes_only_a_token_the_console_minted() {
+    let (addr, seen) = fake_vault().await;
+    let (app, _dir) = upstream(&addr, None);
+    let revokes = |seen: &Arc<Mutex<Vec<Seen>>>| {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.uri.ends_with("/v1/auth/token/revoke-self"))
+            .map(|s| {
+                s.headers
+                    .get("x-vault-token")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+
+    // The user's own token: the session ends, the token is left alone.
+    let (cookie, csrf) = sign_in(&app, json!({"token": "hvs.alice-token"})).await;
+    sign_out(&app, &cookie, &csrf).await;
+    assert!(revokes(&seen).is_empty());
+    let r = send(&app, "GET", "/v1/sys/mounts", &[("cookie", &cookie)], None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.raw);
+
+    // A userpass sign-in: the console minted the token, signing out revokes it upstream,
+    // which ends the session on every replica.
+    let (cookie, csrf) = sign_in(&app, json!({"username": "alice", "password": "pw"})).await;
+    sign_out(&app, &cookie, &csrf).await;
+    assert_eq!(revokes(&seen), vec!["hvs.alice-token".to_string()]);
+    let r = send(&app, "GET", "/v1/sys/mounts", &[("cookie", &cookie)], None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.raw);
+}
+
+#[tokio::test]
+async fn sign_in_logs_the_accessor_as_an_hmac() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (app, root, _dir) = embedded();
+    sign_in(&app, json!({"token": root})).await;
+    let (addr, _) = fake_vault().await;
+    let (upstream_app, _dir2) = upstream(&addr, None);
+    sign_in(&upstream_app, json!({"token": "hvs.alice-token"})).await;
+
+    let text = logs.text();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("signed in")).collect();
+    assert_eq!(lines.len(), 2, "{text:?}");
+    for line in lines {
+        assert!(line.contains("accessor=\"hmac-sha256:"), "{line}");
+    }
+    assert!(
+        !text.contains("acc-alice"),
+        "the upstream accessor is in the log: {text}"
+    );
+    let r = send(
+        &app,
+        "GET",
+        "/v1/auth/token/lookup-self",
+        &[("x-vault-token", &root)],
+        None,
+    )
+    .await;
+    let accessor = r.body["data"]["accessor"].as_str().unwrap();
+    assert!(
+        !text.contains(accessor),
+        "the accessor is in the log: {text}"
+    );
+}
