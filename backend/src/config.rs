@@ -95,6 +95,28 @@ pub struct Config {
     /// The PEM private key of `--tls-cert` (PKCS#8, PKCS#1 or SEC1).
     #[arg(long, env = "PKI_CONSOLE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+
+    /// How long a new connection may take to send its first request head (TLS handshake
+    /// included), and a kept-alive one the rest of a head once its first byte came
+    /// (`10s`); then the connection is closed.
+    #[arg(long, env = "PKI_CONSOLE_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+
+    /// How long a client may take to send a request's body, counted from its head, and
+    /// to take (read) an answer once it stopped reading (`30s`); then 408 and the
+    /// connection is closed.
+    #[arg(long, env = "PKI_CONSOLE_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+
+    /// How long a kept-alive connection may sit idle between two requests (`60s`).
+    #[arg(long, env = "PKI_CONSOLE_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// Most client connections open at once. Unset: derived from the open-file limit
+    /// (see README). At the limit, the connection idle the longest (not in a request)
+    /// is closed to make room; when every one is in a request, new ones wait.
+    #[arg(long, env = "PKI_CONSOLE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
 }
 
 /// Where the Vault API is served from.
@@ -176,6 +198,10 @@ impl Config {
             cookie_secure: false,
             tls_cert: None,
             tls_key: None,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: None,
         }
     }
 
@@ -258,5 +284,39 @@ mod tests {
         // A certificate without its key (or the reverse) is refused at startup.
         assert!(Config::try_parse_from(["pki-console", "--tls-cert", "c.pem"]).is_err());
         assert!(Config::try_parse_from(["pki-console", "--tls-key", "k.pem"]).is_err());
+    }
+
+    #[test]
+    fn serving_limits_have_defaults_and_refuse_zero() {
+        let defaults = Config::try_parse_from(["pki-console"]).unwrap();
+        assert_eq!(defaults.header_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.body_timeout, Duration::from_secs(30));
+        assert_eq!(defaults.idle_timeout, Duration::from_secs(60));
+        assert_eq!(defaults.max_connections, None);
+        let set = Config::try_parse_from([
+            "pki-console",
+            "--header-timeout",
+            "2s",
+            "--body-timeout",
+            "500ms",
+            "--idle-timeout",
+            "1m",
+            "--max-connections",
+            "100",
+        ])
+        .unwrap();
+        assert_eq!(set.header_timeout, Duration::from_secs(2));
+        assert_eq!(set.body_timeout, Duration::from_millis(500));
+        assert_eq!(set.idle_timeout, Duration::from_secs(60));
+        assert_eq!(set.max_connections, Some(100));
+        for (flag, value) in [
+            ("--header-timeout", "0s"),
+            ("--body-timeout", "soon"),
+            ("--max-connections", "0"),
+            ("--max-connections", "many"),
+        ] {
+            let err = Config::try_parse_from(["pki-console", flag, value]).unwrap_err();
+            assert!(err.to_string().contains(flag), "{flag} {value}: {err}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The PKI Console server as a library: `app` builds the router, `run` serves it on a
-//! bound listener (plain HTTP, or HTTPS with `--tls-cert`) until the shutdown future
-//! completes (tests bind port 0).
+//! bound listener (plain HTTP, or HTTPS with `--tls-cert`; `serve.rs` with its timeouts
+//! and connection cap) until the shutdown future completes (tests bind port 0).
 
 pub mod config;
 pub mod engine;
@@ -8,6 +8,7 @@ pub mod error;
 pub mod proxy;
 pub mod routes;
 pub mod security;
+pub mod serve;
 pub mod session;
 pub mod spa;
 pub mod telemetry;
@@ -66,6 +67,7 @@ pub async fn run(
         (None, None) => None,
         _ => anyhow::bail!("--tls-cert and --tls-key go together"),
     };
+    let limits = serve::Limits::from_config(&config);
     let state = AppState::new(config)?;
     let mode = state.config.mode().as_str();
     let upstream = state
@@ -83,18 +85,11 @@ pub async fn run(
     // The one line a person (or a test harness) waits for.
     println!("PKI Console is ready: {scheme}://{addr}/");
     if upstream.is_empty() {
-        tracing::info!(%addr, version = shared::VERSION, mode, "listening");
+        tracing::info!(%addr, version = shared::VERSION, mode, max_connections = limits.max_connections, "listening");
     } else {
-        tracing::info!(%addr, version = shared::VERSION, mode, %upstream, "listening");
+        tracing::info!(%addr, version = shared::VERSION, mode, %upstream, max_connections = limits.max_connections, "listening");
     }
-    match tls {
-        Some(tls) => tls::serve(listener, app, tls, shutdown).await?,
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await?
-        }
-    }
+    serve::serve(listener, app, tls, limits, shutdown).await?;
     tracing::info!("shut down");
     Ok(())
 }

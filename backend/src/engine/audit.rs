@@ -55,6 +55,9 @@ impl Audit {
         let file = opts
             .open(path)
             .map_err(|e| anyhow::anyhow!("cannot open audit log {}: {e}", path.display()))?;
+        crate::engine::barrier::tighten(path).map_err(|e| {
+            anyhow::anyhow!("cannot make audit log {} private: {e}", path.display())
+        })?;
         let salt = match store.get::<String>("audit/salt")? {
             Some(s) => s.into_bytes(),
             None => {

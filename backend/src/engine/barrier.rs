@@ -2,6 +2,8 @@
 //! key (KEK) that never enters the database. The KEK comes from configuration, or from a
 //! 0600 file in the data directory created on first start. Each sealed value is bound to
 //! its storage key (used as AAD), so a ciphertext cannot be moved to another entry.
+//! Also the data directory's file modes: 0700 for the directory, 0600 for what is in it
+//! (`private_dir`, `write_private_file`, `tighten`).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -46,6 +48,9 @@ impl Barrier {
         }
         match std::fs::read_to_string(file) {
             Ok(text) => {
+                tighten(file).map_err(|e| {
+                    BarrierError::Kek(format!("cannot make {} private: {e}", file.display()))
+                })?;
                 Ok(Barrier::new(&decode_kek(text.trim()).map_err(|e| {
                     BarrierError::Kek(format!("{}: {e}", file.display()))
                 })?))
@@ -125,6 +130,45 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// Creates `dir` (and missing parents) readable only by its owner (0700 on Unix), or
+/// takes group and other permissions away from it when it exists (older versions made
+/// it 0755).
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)?;
+    tighten(dir)
+}
+
+/// Takes group and other permissions away from `path` if it exists (a file from an
+/// older version made 0644 becomes 0600); a missing path is fine. Symbolic links are
+/// left alone.
+pub fn tighten(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let mode = meta.permissions().mode();
+        if meta.file_type().is_symlink() || mode & 0o077 == 0 {
+            return Ok(());
+        }
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7700))?;
+        tracing::info!(path = %path.display(), from = format!("{:o}", mode & 0o7777), to = format!("{:o}", mode & 0o7700), "made private");
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +207,35 @@ mod tests {
             );
         }
         assert!(Barrier::load(Some("dG9vIHNob3J0"), &file).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn loose_modes_from_older_versions_are_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let set = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/data");
+        private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        set(&dir, 0o755);
+        private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        let kek = dir.join("kek");
+        let a = Barrier::load(None, &kek).unwrap();
+        set(&kek, 0o644);
+        let b = Barrier::load(None, &kek).unwrap();
+        assert_eq!(mode(&kek), 0o600);
+        assert_eq!(b.open("k", &a.seal("k", b"x")).unwrap(), b"x");
+        // Owner bits stay as they are; a missing file is no error.
+        let ro = dir.join("ro");
+        std::fs::write(&ro, "x").unwrap();
+        set(&ro, 0o444);
+        tighten(&ro).unwrap();
+        assert_eq!(mode(&ro), 0o400);
+        tighten(&dir.join("missing")).unwrap();
     }
 }

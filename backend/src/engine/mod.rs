@@ -77,12 +77,18 @@ impl Caller {
 impl Engine {
     /// Opens (or initialises) the engine in `config.data_dir`.
     pub fn open(config: &EngineConfig) -> anyhow::Result<Engine> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        // 0700 directory, 0600 files, also when an older version left them open.
+        barrier::private_dir(&config.data_dir).map_err(|e| {
             anyhow::anyhow!(
-                "cannot create data directory {}: {e}",
+                "cannot create data directory {} (mode 0700): {e}",
                 config.data_dir.display()
             )
         })?;
+        for file in [ROOT_TOKEN_FILE, crate::session::KEY_FILE] {
+            let path = config.data_dir.join(file);
+            barrier::tighten(&path)
+                .map_err(|e| anyhow::anyhow!("cannot make {} private: {e}", path.display()))?;
+        }
         let barrier = Barrier::load(config.kek.as_deref(), &config.data_dir.join(KEK_FILE))?;
         let store = Store::open(&config.data_dir.join(DB_FILE))?;
         let audit_path = config

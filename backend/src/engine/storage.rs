@@ -1,7 +1,9 @@
 //! Durable storage for the embedded engine: one SQLite database (WAL, synchronous=FULL,
 //! so an acknowledged write survives `kill -9`) holding a sorted key-value space, the way
 //! Vault's physical backends do. Values are JSON; key material inside them is sealed by
-//! the barrier before it gets here. Schema changes are numbered migrations.
+//! the barrier before it gets here. Schema changes are numbered migrations. The database
+//! file is made 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm` files the
+//! database's mode); files left 0644 by older versions are tightened at open.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -20,6 +22,28 @@ pub enum StorageError {
     Encode { key: String, err: serde_json::Error },
     #[error("storage: database schema version {0} is newer than this binary understands")]
     TooNew(i64),
+    #[error("storage: cannot make {path} readable by its owner only: {err}")]
+    Private { path: String, err: std::io::Error },
+}
+
+/// Creates the database file with mode 0600 if it is missing, and takes group and other
+/// permissions away from it and its `-wal`/`-shm` files.
+fn make_private(db: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    drop(opts.open(db)?);
+    crate::engine::barrier::tighten(db)?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut side = db.as_os_str().to_owned();
+        side.push(suffix);
+        crate::engine::barrier::tighten(Path::new(&side))?;
+    }
+    Ok(())
 }
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -45,6 +69,10 @@ pub struct Tx<'a> {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StorageError> {
+        make_private(path).map_err(|err| StorageError::Private {
+            path: path.display().to_string(),
+            err,
+        })?;
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -269,6 +297,27 @@ mod tests {
         assert!(!s.delete("roles/a").unwrap());
         assert_eq!(s.list("roles/").unwrap(), vec!["b", "sub/"]);
         assert!(s.list("nothing/").unwrap().is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn database_files_are_private_also_when_older_versions_left_them_open() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("test.db");
+        let side = |s: &str| dir.path().join(format!("test.db{s}"));
+        let s = Store::open(&db).unwrap();
+        s.put("k", &1).unwrap();
+        for p in [db.clone(), side("-wal"), side("-shm")] {
+            assert_eq!(mode(&p), 0o600, "{}", p.display());
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let again = Store::open(&db).unwrap();
+        assert_eq!(again.get::<i32>("k").unwrap(), Some(1));
+        for p in [db.clone(), side("-wal"), side("-shm")] {
+            assert_eq!(mode(&p), 0o600, "{}", p.display());
+        }
     }
 
     #[test]

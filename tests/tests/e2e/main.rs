@@ -2,6 +2,7 @@
 //! Chromium. Run through `cargo xtask test`, which builds both first.
 
 mod adversarial;
+mod data_dir;
 mod differential;
 mod kubernetes;
 mod login_limits;
@@ -11,3 +12,4 @@ mod request;
 mod serving;
 mod session;
 mod shell;
+mod slow_clients;
