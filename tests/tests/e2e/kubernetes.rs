@@ -898,9 +898,13 @@ async fn cert_manager_v1_21_requests_replayed_byte_for_byte() -> anyhow::Result<
         .as_secs() as i64;
     let (status, signed) = exchange(&host, &request).await?;
     assert_eq!(status, 200, "{signed}");
+    // OpenBao 2.7.2's warnings for this request, in its order: cert-manager sends the CSR's
+    // names again, which a role with use_csr_common_name/use_csr_sans notes.
     assert_eq!(
         signed["warnings"],
         json!([
+            "the common_name field was provided but the role is set with \"use_csr_common_name\" set to true",
+            "the alt_names field was provided but the role is set with \"use_csr_sans\" set to true",
             "TTL \"2160h0m0s\" is longer than permitted maxTTL \"720h0m0s\", so maxTTL is being used"
         ])
     );

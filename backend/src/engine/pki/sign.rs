@@ -434,16 +434,9 @@ fn issue_for_role(
     };
     let issuer = pick_issuer(engine, mount, path_ref, Some(role))?;
     let mut warnings = vec![];
-    let (not_before, not_after) = validity(
-        mount,
-        Some(role),
-        &issuer,
-        data,
-        &mut warnings,
-        Issuing::Leaf,
-    )?;
     if csr.is_some() {
-        // OpenBao's notes that a field the role takes from the CSR was also sent.
+        // OpenBao's notes that a field the role takes from the CSR was also sent (first,
+        // before the TTL notes, as OpenBao orders them).
         let sent = |k: &str| field_str(data, k).is_some_and(|v| !v.is_empty());
         if role.use_csr_common_name && sent("common_name") {
             warnings.push("the common_name field was provided but the role is set with \"use_csr_common_name\" set to true".into());
@@ -452,6 +445,14 @@ fn issue_for_role(
             warnings.push("the alt_names field was provided but the role is set with \"use_csr_sans\" set to true".into());
         }
     }
+    let (not_before, not_after) = validity(
+        mount,
+        Some(role),
+        &issuer,
+        data,
+        &mut warnings,
+        Issuing::Leaf,
+    )?;
     let mut subject = issuers::subject_from(&Map::new(), &cn);
     subject.organization = role.organization.clone();
     subject.organizational_unit = role.ou.clone();
