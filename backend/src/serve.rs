@@ -453,7 +453,7 @@ async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         conn.start_request();
         let timed_out = Arc::new(AtomicBool::new(false));
-        let req = req.map(|body| {
+        let mut req = req.map(|body| {
             Body::new(BodyDeadline {
                 inner: body,
                 sleep: Box::pin(tokio::time::sleep(limits.body)),
@@ -461,6 +461,8 @@ async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
                 limit: limits.body,
             })
         });
+        // The client's address, for the audit log's `remote_address` (`vault::handle`).
+        req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
         let app = app.clone();
         let conn = conn.clone();
         async move {

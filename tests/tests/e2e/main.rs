@@ -2,11 +2,13 @@
 //! Chromium. Run through `cargo xtask test`, which builds both first.
 
 mod adversarial;
+mod audit;
 mod data_dir;
 mod differential;
 mod kubernetes;
 mod login_limits;
 mod plugin;
+mod navigation;
 mod proxy;
 mod request;
 mod serving;
