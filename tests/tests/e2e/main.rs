@@ -8,7 +8,6 @@ mod differential;
 mod kubernetes;
 mod login_limits;
 mod plugin;
-mod navigation;
 mod proxy;
 mod request;
 mod serving;
