@@ -302,12 +302,18 @@ fn ca_not_after(
     now: i64,
     warnings: &mut Vec<String>,
 ) -> Result<i64, EngineError> {
-    if let Some(na) = field_str(data, "not_after").filter(|s| !s.is_empty()) {
-        let t = time::OffsetDateTime::parse(&na, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| EngineError::bad(format!("failed to parse not_after {na:?}: {e}")))?;
-        return Ok(t.unix_timestamp());
-    }
     let mut ttl = ttl_field(data, "ttl")?;
+    // OpenBao: a given not_after (even "") is parsed with Go's messages, and never
+    // combined with ttl.
+    if let Some(na) = fields::get_string(data, "not_after").map_err(field_error)? {
+        let t = fields::parse_rfc3339(&na).map_err(EngineError::bad)?;
+        if ttl > 0 {
+            return Err(EngineError::bad(
+                "Either ttl or not_after should be provided. Both should not be provided in the same request.",
+            ));
+        }
+        return Ok(t);
+    }
     if ttl == 0 {
         ttl = mount.default_ttl();
     }

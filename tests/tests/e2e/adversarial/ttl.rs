@@ -49,6 +49,10 @@ pub fn cases() -> Vec<Case> {
         ),
         crate::case!("not_after in the past is refused", not_after_in_the_past),
         crate::case!(
+            "root/generate: ttl + not_after, malformed not_after refused",
+            root_generate_not_after
+        ),
+        crate::case!(
             "ttl above max_ttl is clamped with a warning",
             ttl_above_max_clamped
         ),
@@ -472,6 +476,76 @@ async fn not_after_in_the_past(t: &Target) -> anyhow::Result<()> {
         &r,
         400,
         "is later than the certificate's Not After (2020-01-01T00:00:00Z)",
+    )
+}
+
+async fn root_generate_not_after(t: &Target) -> anyhow::Result<()> {
+    let m = "ttl-root-na";
+    t.root_ok(
+        Method::POST,
+        &format!("sys/mounts/{m}"),
+        json!({"type": "pki"}),
+    )
+    .await?;
+    let path = format!("{m}/root/generate/internal");
+    let base = json!({"common_name": "root.ttl.test", "key_type": "ec"});
+    let with = |extra: Value| {
+        let mut b = base.clone();
+        if let (Some(b), Some(e)) = (b.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        b
+    };
+    let r = t
+        .root(
+            Method::POST,
+            &path,
+            with(json!({"ttl": "1h", "not_after": rfc3339(now() + 7200)})),
+        )
+        .await?;
+    expect(
+        t,
+        "root with ttl + not_after",
+        &r,
+        400,
+        "Either ttl or not_after should be provided. Both should not be provided in the same request.",
+    )?;
+    for (value, message) in [
+        (
+            "garbage",
+            r#"parsing time "garbage" as "2006-01-02T15:04:05Z07:00": cannot parse "garbage" as "2006""#,
+        ),
+        (
+            "",
+            r#"parsing time "" as "2006-01-02T15:04:05Z07:00": cannot parse "" as "2006""#,
+        ),
+    ] {
+        let r = t
+            .root(Method::POST, &path, with(json!({ "not_after": value })))
+            .await?;
+        expect(
+            t,
+            &format!("root with not_after {value:?}"),
+            &r,
+            400,
+            message,
+        )?;
+    }
+    // Nothing was made by the refused requests; a good not_after is kept to the second.
+    let wanted = now() + 7200;
+    let r = t
+        .root(
+            Method::POST,
+            &path,
+            with(json!({ "not_after": rfc3339(wanted) })),
+        )
+        .await?;
+    expect_ok(t, "root with not_after", &r)?;
+    check(
+        t,
+        expiration(t, &r)? == wanted,
+        "root ends at not_after",
+        &r,
     )
 }
 
