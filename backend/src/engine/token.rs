@@ -414,6 +414,37 @@ fn token_to_revoke(req: &Request) -> Result<String, EngineError> {
         .ok_or_else(|| EngineError::bad("missing token ID"))
 }
 
+/// OpenBao's refusal of a string-list field holding objects or lists (before anything
+/// else of the request is looked at), in its token store's wording.
+fn check_string_list(data: &Map<String, Value>, key: &str) -> Result<(), EngineError> {
+    let items: Vec<&Value> = match data.get(key) {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => return Ok(()),
+    };
+    let problems: Vec<String> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            let go_type = match v {
+                Value::Object(_) => "map[string]interface {}",
+                Value::Array(_) => "[]interface {}",
+                _ => return None,
+            };
+            Some(format!(
+                "'[{i}]' expected type 'string', got unconvertible type '{go_type}'"
+            ))
+        })
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(EngineError::bad(format!(
+        "Field validation failed: error converting input for field \"{key}\": decoding failed due to the following error(s):\n\n{}",
+        problems.join("\n")
+    )))
+}
+
 fn string_list(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::Array(a)) => a
@@ -485,6 +516,7 @@ fn create(
     now: i64,
 ) -> Result<Response, EngineError> {
     let parent = caller.token.as_ref().ok_or(EngineError::PermissionDenied)?;
+    check_string_list(&req.data, "policies")?;
     // Vault: a token on its last use is already being revoked, and a use-limited one
     // may not have children (it could hand its uses on to them).
     if parent.num_uses < 0 {
