@@ -213,6 +213,17 @@ impl Config {
         }
     }
 
+    /// The entries of `--vault-addr`, split at commas and trimmed (empty entries kept, so
+    /// that `proxy.rs` can name them in its error).
+    pub fn vault_addrs(&self) -> Vec<String> {
+        match self.vault_addr.as_deref().map(str::trim) {
+            Some(list) if !list.is_empty() => {
+                list.split(',').map(|a| a.trim().to_string()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether this server itself speaks TLS.
     pub fn serves_tls(&self) -> bool {
         self.tls_cert.is_some() && self.tls_key.is_some()
@@ -278,6 +289,17 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(upstream.mode(), Mode::Upstream);
+        assert_eq!(upstream.vault_addrs(), vec!["https://vault.example:8200"]);
+        let cluster = Config::try_parse_from([
+            "pki-console",
+            "--vault-addr",
+            " http://a:8200, http://b:8200 ,,",
+        ])
+        .unwrap();
+        assert_eq!(
+            cluster.vault_addrs(),
+            vec!["http://a:8200", "http://b:8200", "", ""]
+        );
         assert_eq!(upstream.upstream_timeout, Duration::from_secs(2));
         assert!(upstream.vault_skip_verify);
         assert!(!upstream.serves_tls());
