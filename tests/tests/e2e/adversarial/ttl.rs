@@ -572,6 +572,71 @@ async fn ttl_above_max_clamped(t: &Target) -> anyhow::Result<()> {
     )
 }
 
+async fn role_max_above_mount_max(t: &Target) -> anyhow::Result<()> {
+    let m = "ttl-mount-max";
+    t.root_ok(
+        Method::POST,
+        &format!("sys/mounts/{m}"),
+        json!({"type": "pki", "config": {"max_lease_ttl": "1h"}}),
+    )
+    .await?;
+    t.root_ok(
+        Method::POST,
+        &format!("{m}/root/generate/internal"),
+        json!({"common_name": "root", "key_type": "ec", "ttl": "1h"}),
+    )
+    .await?;
+    // Let leaves outlive the 1h root, so only the TTL rules decide.
+    t.root_ok(
+        Method::POST,
+        &format!("{m}/issuer/default"),
+        json!({"leaf_not_after_behavior": "permit"}),
+    )
+    .await?;
+    let role = t
+        .root_ok(
+            Method::POST,
+            &format!("{m}/roles/r"),
+            json!({"allow_any_name": true, "max_ttl": "3h", "key_type": "ec"}),
+        )
+        .await?;
+    let r = issue(t, m, json!({"common_name": "a.test", "ttl": "2h"})).await?;
+    expect_ok(t, "ttl 2h, role max 3h, mount max 1h", &r)?;
+    let lifetime = expiration(t, &r)? - now();
+    match t.kind {
+        // Departure (docs/compatibility.md): the mount's max_lease_ttl is a limit too, as
+        // Vault's own role-write warning promises ("will be truncated").
+        Kind::Engine => {
+            check(
+                t,
+                has_warning(
+                    &role,
+                    "max_ttl is greater than the system or backend mount's maximum TTL value",
+                ),
+                "role write warns",
+                &role,
+            )?;
+            check(
+                t,
+                (lifetime - 3600).abs() <= SLACK,
+                "held to the mount's 1h",
+                &r,
+            )?;
+            check(
+                t,
+                has_warning(
+                    &r,
+                    "TTL \"2h0m0s\" is longer than permitted maxTTL \"1h0m0s\"",
+                ),
+                "TTL warning",
+                &r,
+            )
+        }
+        // OpenBao 2.7.2 takes the role's max_ttl as is, silently.
+        Kind::OpenBao => check(t, (lifetime - 7200).abs() <= SLACK, "the role's 2h", &r),
+    }
+}
+
 async fn ttl_malformed(t: &Target) -> anyhow::Result<()> {
     let m = "ttl-bad";
     pki(t, m, "8760h", json!({"max_ttl": "10m"})).await?;
