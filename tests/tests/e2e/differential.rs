@@ -31,6 +31,8 @@ struct Step {
     name: &'static str,
     method: &'static str,
     path: &'static str,
+    /// OpenBao's status for it.
+    status: u16,
     body: Value,
     /// `None`: the root token; `Some("")`: no token; `Some(var)`: a captured token.
     token: Option<&'static str>,
@@ -43,11 +45,14 @@ struct Step {
     focus: Option<&'static str>,
 }
 
-fn step(name: &'static str, method: &'static str, path: &'static str) -> Step {
+/// A call and the status OpenBao answers it with (checked, so that the two servers
+/// agreeing on a failure the table did not mean cannot pass for agreement).
+fn step(name: &'static str, method: &'static str, path: &'static str, status: u16) -> Step {
     Step {
         name,
         method,
         path,
+        status,
         body: Value::Null,
         token: None,
         captures: vec![],
@@ -160,130 +165,126 @@ fn table() -> Vec<Step> {
     let signer_policy = r#"path "pki_int/sign/diff-web" { capabilities = ["update"] }"#;
     vec![
         // ---- sys/mounts and tune
-        step("mount pki", "POST", "sys/mounts/pki").body(json!({"type": "pki"})),
-        step("mount pki again", "POST", "sys/mounts/pki").body(json!({"type": "pki"})),
-        step("mount unknown type", "POST", "sys/mounts/diff-bogus")
+        step("mount pki", "POST", "sys/mounts/pki", 204).body(json!({"type": "pki"})),
+        step("mount pki again", "POST", "sys/mounts/pki", 400).body(json!({"type": "pki"})),
+        step("mount unknown type", "POST", "sys/mounts/diff-bogus", 400)
             .body(json!({"type": "no-such-engine"})),
-        step("mount without type", "POST", "sys/mounts/diff-notype").body(json!({})),
-        step("list mounts (pki entry)", "GET", "sys/mounts")
+        step("mount without type", "POST", "sys/mounts/diff-notype", 400).body(json!({})),
+        step("list mounts (pki entry)", "GET", "sys/mounts", 200)
             .focus("/data/pki~1")
             .same(&["type"]),
-        step("read mount pki", "GET", "sys/mounts/pki").same(&["type"]),
-        step("tune pki max_lease_ttl", "POST", "sys/mounts/pki/tune")
+        step("read mount pki", "GET", "sys/mounts/pki", 200).same(&["type"]),
+        step("tune pki max_lease_ttl", "POST", "sys/mounts/pki/tune", 204)
             .body(json!({"max_lease_ttl": "87600h"})),
-        step("read pki tune", "GET", "sys/mounts/pki/tune")
+        step("read pki tune", "GET", "sys/mounts/pki/tune", 200)
             .same(&["max_lease_ttl", "default_lease_ttl"]),
-        step("tune bad duration", "POST", "sys/mounts/pki/tune")
+        step("tune bad duration", "POST", "sys/mounts/pki/tune", 400)
             .body(json!({"max_lease_ttl": "5x"})),
-        step("tune missing mount", "POST", "sys/mounts/diff-none/tune")
+        step("tune missing mount", "POST", "sys/mounts/diff-none/tune", 400)
             .body(json!({"max_lease_ttl": "1h"})),
-        step("mount pki_int", "POST", "sys/mounts/pki_int")
+        step("mount pki_int", "POST", "sys/mounts/pki_int", 204)
             .body(json!({"type": "pki", "config": {"max_lease_ttl": "43800h"}})),
-        step("read pki_int tune", "GET", "sys/mounts/pki_int/tune").same(&["max_lease_ttl"]),
-        step("unmount missing", "DELETE", "sys/mounts/diff-none"),
+        step("read pki_int tune", "GET", "sys/mounts/pki_int/tune", 200).same(&["max_lease_ttl"]),
+        step("unmount missing", "DELETE", "sys/mounts/diff-none", 204),
         // ---- policies
-        step("write policy", "PUT", "sys/policies/acl/diff-signer")
+        step("write policy", "PUT", "sys/policies/acl/diff-signer", 204)
             .body(json!({"policy": signer_policy})),
-        step("read policy", "GET", "sys/policies/acl/diff-signer").same(&["name", "policy"]),
-        step("list policies", "LIST", "sys/policies/acl").same(&["keys"]),
-        step("write policy bad HCL", "PUT", "sys/policies/acl/diff-bad")
+        step("read policy", "GET", "sys/policies/acl/diff-signer", 200).same(&["name", "policy"]),
+        step("list policies", "LIST", "sys/policies/acl", 200).same(&["keys"]),
+        step("write policy bad HCL", "PUT", "sys/policies/acl/diff-bad", 400)
             .body(json!({"policy": "path \"x\" { capabilities = "})),
-        step("write policy without policy", "PUT", "sys/policies/acl/diff-empty")
+        step("write policy without policy", "PUT", "sys/policies/acl/diff-empty", 400)
             .body(json!({})),
-        step("read missing policy", "GET", "sys/policies/acl/diff-missing"),
-        step("write root policy", "PUT", "sys/policies/acl/root")
+        step("read missing policy", "GET", "sys/policies/acl/diff-missing", 404),
+        step("write root policy", "PUT", "sys/policies/acl/root", 400)
             .body(json!({"policy": signer_policy})),
-        step("delete default policy", "DELETE", "sys/policies/acl/default"),
+        step("delete default policy", "DELETE", "sys/policies/acl/default", 400),
         // ---- tokens
-        step("create token", "POST", "auth/token/create")
+        step("create token", "POST", "auth/token/create", 200)
             .body(json!({"policies": ["diff-signer"], "ttl": "1h", "display_name": "diff"}))
             .capture("signer", "/auth/client_token")
             .capture("signer_accessor", "/auth/accessor"),
-        step("create token bad ttl", "POST", "auth/token/create")
+        step("create token bad ttl", "POST", "auth/token/create", 400)
             .body(json!({"policies": ["diff-signer"], "ttl": "5x"})),
-        step("create token bad policies type", "POST", "auth/token/create")
+        step("create token bad policies type", "POST", "auth/token/create", 400)
             .body(json!({"policies": {"a": 1}})),
-        step(
-            "create token bad policies items",
-            "POST",
-            "auth/token/create",
-        )
-        .body(json!({"policies": ["diff-signer", {"a": 1}, ["b"]]})),
-        step("lookup token", "POST", "auth/token/lookup")
+        step("create token bad policies items", "POST", "auth/token/create", 400)
+            .body(json!({"policies": ["diff-signer", {"a": 1}, ["b"]]})),
+        step("lookup token", "POST", "auth/token/lookup", 200)
             .body(json!({"token": "{signer}"}))
             .same(&["policies", "display_name", "path", "renewable"]),
-        step("lookup-self", "GET", "auth/token/lookup-self")
+        step("lookup-self", "GET", "auth/token/lookup-self", 200)
             .token("signer")
             .same(&["policies", "display_name", "path"]),
-        step("lookup-accessor", "POST", "auth/token/lookup-accessor")
+        step("lookup-accessor", "POST", "auth/token/lookup-accessor", 200)
             .body(json!({"accessor": "{signer_accessor}"}))
             .same(&["policies", "display_name"]),
-        step("lookup unknown token", "POST", "auth/token/lookup")
+        step("lookup unknown token", "POST", "auth/token/lookup", 403)
             .body(json!({"token": "hvs.diff-not-a-token"})),
-        step("lookup without token field", "POST", "auth/token/lookup").body(json!({})),
-        step("renew token", "POST", "auth/token/renew")
+        step("lookup without token field", "POST", "auth/token/lookup", 200).body(json!({})),
+        step("renew token", "POST", "auth/token/renew", 200)
             .body(json!({"token": "{signer}", "increment": "30m"})),
-        step("renew-self", "POST", "auth/token/renew-self")
+        step("renew-self", "POST", "auth/token/renew-self", 200)
             .token("signer")
             .body(json!({"increment": "20m"})),
-        step("renew unknown token", "POST", "auth/token/renew")
+        step("renew unknown token", "POST", "auth/token/renew", 400)
             .body(json!({"token": "hvs.diff-not-a-token"})),
-        step("create throwaway token", "POST", "auth/token/create")
+        step("create throwaway token", "POST", "auth/token/create", 200)
             .body(json!({"policies": ["default"], "ttl": "10m"}))
             .capture("throwaway", "/auth/client_token"),
-        step("revoke token", "POST", "auth/token/revoke").body(json!({"token": "{throwaway}"})),
-        step("lookup-self revoked token", "GET", "auth/token/lookup-self").token("throwaway"),
-        step("revoke without token field", "POST", "auth/token/revoke").body(json!({})),
-        step("no token", "GET", "sys/mounts").anonymous(),
-        step("garbage token", "GET", "sys/mounts").token("garbage"),
+        step("revoke token", "POST", "auth/token/revoke", 204).body(json!({"token": "{throwaway}"})),
+        step("lookup-self revoked token", "GET", "auth/token/lookup-self", 403).token("throwaway"),
+        step("revoke without token field", "POST", "auth/token/revoke", 400).body(json!({})),
+        step("no token", "GET", "sys/mounts", 403).anonymous(),
+        step("garbage token", "GET", "sys/mounts", 403).token("garbage"),
         // ---- PKI root
-        step("generate root", "POST", "pki/root/generate/internal")
+        step("generate root", "POST", "pki/root/generate/internal", 200)
             .body(json!({"common_name": "Diff Root CA", "ttl": "87600h", "key_type": "ec", "key_bits": 256})),
-        step("generate root bad key_type", "POST", "pki/root/generate/internal")
+        step("generate root bad key_type", "POST", "pki/root/generate/internal", 400)
             .body(json!({"common_name": "Diff Root CA", "key_type": "dsa"})),
-        step("generate root bad type", "POST", "pki/root/generate/bogus")
+        step("generate root bad type", "POST", "pki/root/generate/bogus", 400)
             .body(json!({"common_name": "Diff Root CA"})),
-        step("write config/urls", "POST", "pki/config/urls").body(json!({
+        step("write config/urls", "POST", "pki/config/urls", 200).body(json!({
             "issuing_certificates": "http://127.0.0.1:8200/v1/pki/ca",
             "crl_distribution_points": "http://127.0.0.1:8200/v1/pki/crl",
         })),
-        step("read config/urls", "GET", "pki/config/urls")
+        step("read config/urls", "GET", "pki/config/urls", 200)
             .same(&["issuing_certificates", "crl_distribution_points", "ocsp_servers"]),
-        step("write config/urls bad URL", "POST", "pki/config/urls")
+        step("write config/urls bad URL", "POST", "pki/config/urls", 400)
             .body(json!({"issuing_certificates": "not a url"})),
-        step("read root CA (PEM)", "GET", "pki/ca/pem"),
+        step("read root CA (PEM)", "GET", "pki/ca/pem", 200),
         // ---- intermediate
-        step("generate intermediate CSR", "POST", "pki_int/intermediate/generate/internal")
+        step("generate intermediate CSR", "POST", "pki_int/intermediate/generate/internal", 200)
             .body(json!({"common_name": "Diff Intermediate CA", "key_type": "ec", "key_bits": 256}))
             .capture("int_csr", "/data/csr"),
-        step("generate intermediate bad key_bits", "POST", "pki_int/intermediate/generate/internal")
+        step("generate intermediate bad key_bits", "POST", "pki_int/intermediate/generate/internal", 400)
             .body(json!({"common_name": "Diff Intermediate CA", "key_type": "ec", "key_bits": 111})),
-        step("sign-intermediate", "POST", "pki/root/sign-intermediate")
+        step("sign-intermediate", "POST", "pki/root/sign-intermediate", 200)
             .body(json!({"csr": "{int_csr}", "format": "pem_bundle", "ttl": "43800h"}))
             .capture("int_cert", "/data/certificate"),
-        step("sign-intermediate garbage CSR", "POST", "pki/root/sign-intermediate")
+        step("sign-intermediate garbage CSR", "POST", "pki/root/sign-intermediate", 400)
             .body(json!({"csr": "not a csr", "ttl": "43800h"})),
-        step("sign-intermediate without CSR", "POST", "pki/root/sign-intermediate")
+        step("sign-intermediate without CSR", "POST", "pki/root/sign-intermediate", 400)
             .body(json!({"ttl": "43800h"})),
-        step("set-signed", "POST", "pki_int/intermediate/set-signed")
+        step("set-signed", "POST", "pki_int/intermediate/set-signed", 200)
             .body(json!({"certificate": "{int_cert}"})),
-        step("set-signed garbage", "POST", "pki_int/intermediate/set-signed")
+        step("set-signed garbage", "POST", "pki_int/intermediate/set-signed", 400)
             .body(json!({"certificate": "not a certificate"})),
-        step("list issuers", "LIST", "pki_int/issuers"),
-        step("read default issuer", "GET", "pki_int/issuer/default")
+        step("list issuers", "LIST", "pki_int/issuers", 200),
+        step("read default issuer", "GET", "pki_int/issuer/default", 200)
             .same(&["issuer_name", "leaf_not_after_behavior", "usage"]),
-        step("read missing issuer", "GET", "pki_int/issuer/diff-nope"),
-        step("read CA chain (JSON)", "GET", "pki_int/cert/ca_chain"),
-        step("read CA chain (PEM)", "GET", "pki_int/ca_chain"),
+        step("read missing issuer", "GET", "pki_int/issuer/diff-nope", 500),
+        step("read CA chain (JSON)", "GET", "pki_int/cert/ca_chain", 200),
+        step("read CA chain (PEM)", "GET", "pki_int/ca_chain", 200),
         // ---- roles
-        step("write role", "POST", "pki_int/roles/diff-web").body(json!({
+        step("write role", "POST", "pki_int/roles/diff-web", 200).body(json!({
             "allowed_domains": "example.com",
             "allow_subdomains": true,
             "max_ttl": "72h",
             "key_type": "ec",
             "key_bits": 256,
         })),
-        step("read role", "GET", "pki_int/roles/diff-web").same(&[
+        step("read role", "GET", "pki_int/roles/diff-web", 200).same(&[
             "allowed_domains",
             "allow_subdomains",
             "max_ttl",
@@ -292,34 +293,34 @@ fn table() -> Vec<Step> {
             "key_usage",
             "ext_key_usage",
         ]),
-        step("list roles", "LIST", "pki_int/roles").same(&["keys"]),
-        step("read missing role", "GET", "pki_int/roles/diff-missing"),
-        step("role name -x", "POST", "pki_int/roles/-x").body(json!({"allow_any_name": true})),
-        step("role name a@b", "POST", "pki_int/roles/a@b").body(json!({"allow_any_name": true})),
-        step("role bad boolean", "POST", "pki_int/roles/diff-badbool")
+        step("list roles", "LIST", "pki_int/roles", 200).same(&["keys"]),
+        step("read missing role", "GET", "pki_int/roles/diff-missing", 404),
+        step("role name -x", "POST", "pki_int/roles/-x", 404).body(json!({"allow_any_name": true})),
+        step("role name a@b", "POST", "pki_int/roles/a@b", 404).body(json!({"allow_any_name": true})),
+        step("role bad boolean", "POST", "pki_int/roles/diff-badbool", 400)
             .body(json!({"allow_subdomains": "perhaps"})),
-        step("role bad key_type", "POST", "pki_int/roles/diff-badkey")
+        step("role bad key_type", "POST", "pki_int/roles/diff-badkey", 400)
             .body(json!({"key_type": "dsa"})),
-        step("role ttl 1.5 (JSON number)", "POST", "pki_int/roles/diff-ttl-num")
+        step("role ttl 1.5 (JSON number)", "POST", "pki_int/roles/diff-ttl-num", 400)
             .body(json!({"allow_any_name": true, "ttl": 1.5})),
-        step("read role ttl 1.5", "GET", "pki_int/roles/diff-ttl-num").same(&["ttl"]),
-        step("role ttl 1h30m", "POST", "pki_int/roles/diff-ttl-hm")
+        step("read role ttl 1.5", "GET", "pki_int/roles/diff-ttl-num", 404).same(&["ttl"]),
+        step("role ttl 1h30m", "POST", "pki_int/roles/diff-ttl-hm", 200)
             .body(json!({"allow_any_name": true, "ttl": "1h30m"})),
-        step("read role ttl 1h30m", "GET", "pki_int/roles/diff-ttl-hm").same(&["ttl"]),
-        step("role ttl 90s", "POST", "pki_int/roles/diff-ttl-s")
+        step("read role ttl 1h30m", "GET", "pki_int/roles/diff-ttl-hm", 200).same(&["ttl"]),
+        step("role ttl 90s", "POST", "pki_int/roles/diff-ttl-s", 200)
             .body(json!({"allow_any_name": true, "ttl": "90s"})),
-        step("read role ttl 90s", "GET", "pki_int/roles/diff-ttl-s").same(&["ttl"]),
-        step("role ttl 5x", "POST", "pki_int/roles/diff-ttl-bad")
+        step("read role ttl 90s", "GET", "pki_int/roles/diff-ttl-s", 200).same(&["ttl"]),
+        step("role ttl 5x", "POST", "pki_int/roles/diff-ttl-bad", 400)
             .body(json!({"allow_any_name": true, "ttl": "5x"})),
         // ---- sign and issue
-        step("sign", "POST", "pki_int/sign/diff-web")
+        step("sign", "POST", "pki_int/sign/diff-web", 200)
             .body(json!({"csr": "{csr_www}", "common_name": "www.example.com", "ttl": "1h"}))
             .capture("signed_serial", "/data/serial_number"),
-        step("sign with the signer token", "POST", "pki_int/sign/diff-web")
+        step("sign with the signer token", "POST", "pki_int/sign/diff-web", 200)
             .token("signer")
             .body(json!({"csr": "{csr_api}", "common_name": "api.example.com", "ttl": "1h"})),
         // cert-manager's request: the CSR's names again, and a TTL past the role's.
-        step("sign as cert-manager does", "POST", "pki_int/sign/diff-web")
+        step("sign as cert-manager does", "POST", "pki_int/sign/diff-web", 200)
             .body(json!({
                 "csr": "{csr_api}",
                 "common_name": "api.example.com",
@@ -327,52 +328,52 @@ fn table() -> Vec<Step> {
                 "ttl": "2160h0m0s",
                 "exclude_cn_from_sans": "true",
             })),
-        step("sign name outside the role", "POST", "pki_int/sign/diff-web")
+        step("sign name outside the role", "POST", "pki_int/sign/diff-web", 400)
             .body(json!({"csr": "{csr_evil}", "common_name": "evil.org", "ttl": "1h"})),
-        step("sign unknown role", "POST", "pki_int/sign/diff-nope")
+        step("sign unknown role", "POST", "pki_int/sign/diff-nope", 400)
             .body(json!({"csr": "{csr_www}", "common_name": "www.example.com"})),
-        step("sign garbage CSR", "POST", "pki_int/sign/diff-web")
+        step("sign garbage CSR", "POST", "pki_int/sign/diff-web", 400)
             .body(json!({"csr": "not a csr", "common_name": "www.example.com"})),
-        step("issue", "POST", "pki_int/issue/diff-web")
+        step("issue", "POST", "pki_int/issue/diff-web", 200)
             .body(json!({"common_name": "app.example.com", "ttl": "1h"}))
             .capture("issued_serial", "/data/serial_number"),
-        step("issue without common_name", "POST", "pki_int/issue/diff-web").body(json!({"ttl": "1h"})),
-        step("issue with the signer token", "POST", "pki_int/issue/diff-web")
+        step("issue without common_name", "POST", "pki_int/issue/diff-web", 400).body(json!({"ttl": "1h"})),
+        step("issue with the signer token", "POST", "pki_int/issue/diff-web", 403)
             .token("signer")
             .body(json!({"common_name": "app.example.com"})),
-        step("issue bad ttl", "POST", "pki_int/issue/diff-web")
+        step("issue bad ttl", "POST", "pki_int/issue/diff-web", 400)
             .body(json!({"common_name": "app.example.com", "ttl": "5x"})),
         // ---- certs, revocation, CRL
-        step("list certs", "LIST", "pki_int/certs"),
-        step("list certs detailed", "LIST", "pki_int/certs/detailed"),
-        step("read cert", "GET", "pki_int/cert/{signed_serial}"),
-        step("read missing cert", "GET", "pki_int/cert/00-11-22-33"),
-        step("revoke", "POST", "pki_int/revoke")
+        step("list certs", "LIST", "pki_int/certs", 200),
+        step("list certs detailed", "LIST", "pki_int/certs/detailed", 200),
+        step("read cert", "GET", "pki_int/cert/{signed_serial}", 200),
+        step("read missing cert", "GET", "pki_int/cert/00-11-22-33", 404),
+        step("revoke", "POST", "pki_int/revoke", 200)
             .body(json!({"serial_number": "{issued_serial}"}))
             .same(&["state"]),
-        step("revoke again", "POST", "pki_int/revoke")
+        step("revoke again", "POST", "pki_int/revoke", 200)
             .body(json!({"serial_number": "{issued_serial}"})),
-        step("revoke unknown serial", "POST", "pki_int/revoke")
+        step("revoke unknown serial", "POST", "pki_int/revoke", 400)
             .body(json!({"serial_number": "00-11-22-33"})),
-        step("revoke without serial", "POST", "pki_int/revoke").body(json!({})),
-        step("read revoked cert", "GET", "pki_int/cert/{issued_serial}"),
-        step("read CRL (JSON)", "GET", "pki_int/cert/crl"),
-        step("read CRL (DER)", "GET", "pki_int/crl"),
-        step("read CRL (PEM)", "GET", "pki_int/crl/pem"),
-        step("rotate CRL", "GET", "pki_int/crl/rotate").same(&["success"]),
+        step("revoke without serial", "POST", "pki_int/revoke", 400).body(json!({})),
+        step("read revoked cert", "GET", "pki_int/cert/{issued_serial}", 200),
+        step("read CRL (JSON)", "GET", "pki_int/cert/crl", 200),
+        step("read CRL (DER)", "GET", "pki_int/crl", 200),
+        step("read CRL (PEM)", "GET", "pki_int/crl/pem", 200),
+        step("rotate CRL", "GET", "pki_int/crl/rotate", 200).same(&["success"]),
         // ---- Kubernetes auth
-        step("enable kubernetes", "POST", "sys/auth/kubernetes").body(json!({"type": "kubernetes"})),
-        step("kubernetes config without host", "POST", "auth/kubernetes/config")
+        step("enable kubernetes", "POST", "sys/auth/kubernetes", 204).body(json!({"type": "kubernetes"})),
+        step("kubernetes config without host", "POST", "auth/kubernetes/config", 400)
             .body(json!({"disable_local_ca_jwt": true})),
-        step("kubernetes config", "POST", "auth/kubernetes/config").body(json!({
+        step("kubernetes config", "POST", "auth/kubernetes/config", 204).body(json!({
             "kubernetes_host": "{k8s_host}",
             "kubernetes_ca_cert": "{k8s_ca}",
             "token_reviewer_jwt": REVIEWER_JWT,
             "disable_local_ca_jwt": true,
         })),
-        step("read kubernetes config", "GET", "auth/kubernetes/config")
+        step("read kubernetes config", "GET", "auth/kubernetes/config", 200)
             .same(&["kubernetes_host", "disable_local_ca_jwt", "token_reviewer_jwt_set"]),
-        step("kubernetes role", "POST", "auth/kubernetes/role/diff-k8s").body(json!({
+        step("kubernetes role", "POST", "auth/kubernetes/role/diff-k8s", 204).body(json!({
             "bound_service_account_names": "diff-sa",
             "bound_service_account_namespaces": ["diff-ns"],
             "audience": K8S_AUDIENCE,
@@ -380,9 +381,9 @@ fn table() -> Vec<Step> {
             "token_ttl": "20m",
             "token_max_ttl": "1h",
         })),
-        step("kubernetes role without bound names", "POST", "auth/kubernetes/role/diff-k8s-bad")
+        step("kubernetes role without bound names", "POST", "auth/kubernetes/role/diff-k8s-bad", 400)
             .body(json!({"bound_service_account_namespaces": ["diff-ns"]})),
-        step("read kubernetes role", "GET", "auth/kubernetes/role/diff-k8s").same(&[
+        step("read kubernetes role", "GET", "auth/kubernetes/role/diff-k8s", 200).same(&[
             "bound_service_account_names",
             "bound_service_account_namespaces",
             "audience",
@@ -390,18 +391,18 @@ fn table() -> Vec<Step> {
             "token_ttl",
             "token_max_ttl",
         ]),
-        step("list kubernetes roles", "LIST", "auth/kubernetes/role").same(&["keys"]),
-        step("read missing kubernetes role", "GET", "auth/kubernetes/role/diff-missing"),
-        step("kubernetes login", "POST", "auth/kubernetes/login")
+        step("list kubernetes roles", "LIST", "auth/kubernetes/role", 200).same(&["keys"]),
+        step("read missing kubernetes role", "GET", "auth/kubernetes/role/diff-missing", 404),
+        step("kubernetes login", "POST", "auth/kubernetes/login", 200)
             .anonymous()
             .body(json!({"role": "diff-k8s", "jwt": "{k8s_jwt}"})),
-        step("kubernetes login unknown role", "POST", "auth/kubernetes/login")
+        step("kubernetes login unknown role", "POST", "auth/kubernetes/login", 400)
             .anonymous()
             .body(json!({"role": "diff-nope", "jwt": "{k8s_jwt}"})),
-        step("kubernetes login without role", "POST", "auth/kubernetes/login")
+        step("kubernetes login without role", "POST", "auth/kubernetes/login", 400)
             .anonymous()
             .body(json!({"jwt": "{k8s_jwt}"})),
-        step("kubernetes login garbage JWT", "POST", "auth/kubernetes/login")
+        step("kubernetes login garbage JWT", "POST", "auth/kubernetes/login", 403)
             .anonymous()
             .body(json!({"role": "diff-k8s", "jwt": "not-a-jwt"})),
     ]
@@ -634,10 +635,22 @@ async fn differential_table_engine_vs_openbao() -> anyhow::Result<()> {
     }
     let mut used = vec![false; KNOWN.len()];
     let mut undocumented = Vec::new();
+    let mut wrong_reference = Vec::new();
     let mut documented = 0;
     for s in &steps {
         let e = send(&targets[0], s, &mut vars[0]).await?;
         let o = send(&targets[1], s, &mut vars[1]).await?;
+        if o.status != s.status {
+            wrong_reference.push(format!(
+                "{} ({} {}): OpenBao answered {}, the table expects {}: {}",
+                s.name,
+                s.method,
+                s.path,
+                o.status,
+                s.status,
+                short(&o.text)
+            ));
+        }
         let mut open = Vec::new();
         for d in differences(s, &e, &o) {
             match KNOWN.iter().position(|k| {
@@ -663,6 +676,12 @@ async fn differential_table_engine_vs_openbao() -> anyhow::Result<()> {
                 short(&o.text)
             ));
         }
+    }
+    if !wrong_reference.is_empty() {
+        bail!(
+            "OpenBao did not answer as the table expects (fix the table):\n{}",
+            wrong_reference.join("\n")
+        );
     }
     let stale: Vec<String> = KNOWN
         .iter()
