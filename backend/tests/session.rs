@@ -800,3 +800,40 @@ async fn sign_in_logs_the_accessor_as_an_hmac() {
         "the accessor is in the log: {text}"
     );
 }
+
+#[tokio::test]
+async fn upstream_mode_normalises_paths_before_forwarding() {
+    let (addr, seen) = fake_vault().await;
+    let (app, _dir) = upstream(&addr, None);
+    let token = ("x-vault-token", "hvs.alice-token");
+    let a = send(
+        &app,
+        "POST",
+        "/v1/sys//policies/acl/x?a=b",
+        &[token, JSON],
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::TEMPORARY_REDIRECT, "{}", a.raw);
+    assert_eq!(
+        a.headers.get(header::LOCATION).unwrap(),
+        "/v1/sys/policies/acl/x?a=b"
+    );
+    let a = send(&app, "GET", "/v1/sys/policies/acl/%2e%2e/x", &[token], None).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.raw);
+    assert_eq!(a.body, json!({"errors": ["relative paths not supported"]}));
+    let a = send(
+        &app,
+        "PUT",
+        "/v1/sys/policies/acl/x/",
+        &[token, JSON],
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.raw);
+    assert_eq!(
+        a.body,
+        json!({"errors": ["cannot write to a path ending in '/'"]})
+    );
+    assert!(seen.lock().unwrap().is_empty(), "forwarded an unclean path");
+}

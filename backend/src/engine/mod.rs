@@ -100,13 +100,13 @@ impl Engine {
             store,
             barrier,
             audit,
+            policies: policy::PolicyCache::default(),
             kubernetes_timeout: config.kubernetes_timeout,
         };
         engine.initialise(&config.data_dir)?;
         Ok(engine)
     }
 
-            policies: policy::PolicyCache::default(),
     /// First start: the built-in policies, the token mount and a root token, written to
     /// a 0600 file (the token itself is never logged).
     fn initialise(&self, data_dir: &Path) -> anyhow::Result<()> {
@@ -152,12 +152,6 @@ impl Engine {
         result
     }
 
-    fn authenticate(
-        &self,
-        token: Option<&str>,
-        unauthenticated: bool,
-    ) -> Result<Caller, EngineError> {
-        let entry = match token.filter(|t| !t.is_empty()) {
     /// `hmac-sha256:<hex>` of `value` under the audit log's salt: how the server's own
     /// logs show accessors, so they correlate with the audit log without revealing them.
     pub fn hmac(&self, value: &str) -> String {
@@ -203,6 +197,12 @@ impl Engine {
         Ok(route)
     }
 
+    fn authenticate(
+        &self,
+        token: Option<&str>,
+        unauthenticated: bool,
+    ) -> Result<Caller, EngineError> {
+        let entry = match token.filter(|t| !t.is_empty()) {
             Some(t) => match token::lookup(self, t, now())? {
                 Some(e) => Some(e),
                 None if unauthenticated => None,
@@ -237,16 +237,16 @@ impl Engine {
         })
     }
 
+    /// The one place the ACL is asked about a request: the normalised path the router
+    /// saw, the operation (`resolve_operation` already chose create or update, as Vault's
+    /// existence checks do) and the request's data, for `allowed_parameters`,
+    /// `denied_parameters` and `required_parameters` (body of a write, query of a read).
     fn authorise(&self, caller: &Caller, route: &Route, req: &Request) -> Result<(), EngineError> {
         let decision = caller
             .acl
             .authorize(&policy::AclRequest::new(&req.path, req.operation).with_data(&req.data));
         if !decision.allowed {
             return Err(EngineError::PermissionDenied);
-    /// The one place the ACL is asked about a request: the normalised path the router
-    /// saw, the operation (`resolve_operation` already chose create or update, as Vault's
-    /// existence checks do) and the request's data, for `allowed_parameters`,
-    /// `denied_parameters` and `required_parameters` (body of a write, query of a read).
         }
         if route.backend.needs_sudo(&route.rel, req.operation) && !decision.sudo {
             return Err(EngineError::PermissionDenied);
@@ -255,12 +255,6 @@ impl Engine {
     }
 }
 
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// RFC 3339 in UTC, as Vault prints times.
 /// Refuses (never rewrites) a path that is not in the normal form `vault::api_path`
 /// makes: no leading, trailing or doubled `/`, no `.` or `..` segment. Requests from
 /// `/v1/*` are normalised already; this keeps the server's own calls to the same rule.
@@ -296,6 +290,12 @@ impl Caller {
     }
 }
 
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// RFC 3339 in UTC, as Vault prints times.
 pub fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
@@ -330,5 +330,79 @@ pub fn field_str(data: &Map<String, Value>, key: &str) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(dir: &Path) -> Engine {
+        let config = crate::config::Config::for_tests(dir.join("data"));
+        Engine::open(&config.engine()).expect("the engine opens")
+    }
+
+    fn root(dir: &Path) -> String {
+        std::fs::read_to_string(dir.join("data").join(ROOT_TOKEN_FILE))
+            .expect("the root token file")
+            .trim()
+            .to_string()
+    }
+
+    fn request(path: &str, token: &str) -> Request {
+        Request {
+            operation: Operation::Read,
+            path: path.to_string(),
+            data: Map::new(),
+            token: Some(token.to_string()),
+            remote_addr: None,
+            id: uuid(),
+        }
+    }
+
+    /// The server's own calls (`vault::call`) skip `vault::api_path`: the engine still
+    /// never serves a path the router would read differently from the ACL.
+    #[test]
+    fn non_canonical_paths_are_refused_not_rewritten() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let engine = engine(dir.path());
+        let root = root(dir.path());
+        assert!(
+            engine
+                .handle(request("sys/policies/acl/default", &root))
+                .is_ok()
+        );
+        for path in [
+            "sys//policies/acl/default",
+            "/sys/policies/acl/default",
+            "sys/policies/acl/default/",
+            "auth/token//lookup-self",
+        ] {
+            let e = engine.handle(request(path, &root)).expect_err(path);
+            assert_eq!(e.status(), 404, "{path}: {e}");
+        }
+        for path in [
+            "sys/./policies/acl/default",
+            "sys/policies/acl/../acl/default",
+        ] {
+            let e = engine.handle(request(path, &root)).expect_err(path);
+            assert_eq!(e.to_string(), RELATIVE_PATH, "{path}");
+        }
+    }
+
+    #[test]
+    fn signed_out_sessions_are_kept_until_their_cookie_expires() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let engine = engine(dir.path());
+        let t = now();
+        engine.revoke_session("live", t + 3600).expect("stored");
+        engine.revoke_session("gone", t - 1).expect("stored");
+        assert!(engine.session_revoked("live").expect("read"));
+        assert!(!engine.session_revoked("gone").expect("read"));
+        assert!(!engine.session_revoked("never").expect("read"));
+        // The next sign-out drops the expired entry from storage.
+        engine.revoke_session("other", t + 60).expect("stored");
+        let kept = engine.store.list(REVOKED_SESSIONS).expect("listed");
+        assert_eq!(kept, vec!["live".to_string(), "other".to_string()]);
     }
 }
