@@ -44,7 +44,9 @@ pub struct Config {
     pub max_body_bytes: usize,
 
     /// Upstream mode: the address of a Vault or OpenBao server (`https://vault:8200`)
-    /// that `/v1/*` is forwarded to. Unset: embedded mode.
+    /// that `/v1/*` is forwarded to, or the addresses of a cluster's nodes separated by
+    /// commas (each request goes to the node `sys/health` reports active). Unset: embedded
+    /// mode.
     #[arg(long, env = "VAULT_ADDR")]
     pub vault_addr: Option<String>,
 
