@@ -56,6 +56,10 @@ pub fn cases() -> Vec<Case> {
             "ttl above max_ttl is clamped with a warning",
             ttl_above_max_clamped
         ),
+        crate::case!(
+            "role max_ttl above the mount's: engine holds to the mount's, OpenBao not",
+            role_max_above_mount_max
+        ),
         crate::case!("ttl malformed: negative, 1.5, 5x, true", ttl_malformed),
         crate::case!(
             "sign-intermediate past the root's notAfter: permitted, with a warning",
