@@ -257,6 +257,48 @@ async fn probe_sign(authority: &str, token: &str, body: &str) -> anyhow::Result<
     Ok(t.elapsed())
 }
 
+/// Pipelines `count` requests for `/healthz` and reads none of the answers for `pause`,
+/// then reads what comes: whether the server closed the connection (end or reset) within
+/// `give_up`, and how many answers arrived.
+async fn stop_reading(
+    authority: &str,
+    count: usize,
+    pause: Duration,
+    give_up: Duration,
+) -> anyhow::Result<(bool, usize)> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_recv_buffer_size(4096)?;
+    let stream = socket.connect(authority.parse()?).await?;
+    let (mut r, mut w) = stream.into_split();
+    let requests = format!("GET /healthz HTTP/1.1\r\nHost: {authority}\r\n\r\n").repeat(count);
+    // The writer blocks once the server stops reading; it ends when the connection does.
+    let writer = tokio::spawn(async move {
+        let _ = w.write_all(requests.as_bytes()).await;
+        w
+    });
+    tokio::time::sleep(pause).await;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut answers = 0;
+    let mut tail = Vec::new();
+    let closed = tokio::time::timeout(give_up, async {
+        loop {
+            match r.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    tail.extend_from_slice(&buf[..n]);
+                    answers += tail.windows(9).filter(|w| w == b"HTTP/1.1 ").count();
+                    let keep = tail.len().saturating_sub(8);
+                    tail.drain(..keep);
+                }
+            }
+        }
+    })
+    .await
+    .is_ok();
+    writer.abort();
+    Ok((closed, answers))
+}
+
 async fn run_all(
     authority: &str,
     kinds: impl IntoIterator<Item = Kind>,
@@ -327,6 +369,22 @@ async fn slow_and_idle_clients_are_closed_and_do_not_lock_others_out() -> anyhow
             o.kind
         );
     }
+    // A client that stops reading its answers (pipelined requests, none read) is dropped
+    // once our writes have been stuck for the body timeout (or it sat idle for the idle
+    // timeout), not served forever.
+    let count = 30_000;
+    let (closed, answers) = stop_reading(
+        &authority,
+        count,
+        BODY + IDLE + LATE,
+        Duration::from_secs(5),
+    )
+    .await?;
+    eprintln!("a client that stopped reading got {answers} of {count} answers, closed: {closed}");
+    ensure!(
+        closed && answers < count,
+        "a client that stopped reading: closed {closed}, {answers} of {count} answers written"
+    );
 
     // 2. A flood of 2,000 (more than 1,024 descriptors allow): the server keeps
     //    answering others within 1 s, and every flood connection is closed in time.
