@@ -13,7 +13,9 @@ use crate::engine::mounts::Mount;
 use crate::engine::storage::Tx;
 use crate::engine::{Engine, EngineError, Response, field_str, now, uuid};
 use shared::pki::cert::{self, CertSpec, KeyUsage, Sans, Subject};
-use shared::pki::fields;
+use shared::pki::fields::{self, FieldType};
+
+use FieldType::{Bool, CommaStringSlice as List, DurationSecond as Duration, Int, String as Text};
 use shared::pki::key::{KeyType, PrivateKey};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -255,6 +257,64 @@ pub fn subject_from(data: &Map<String, Value>, common_name: &str) -> Subject {
 
 /// SANs of a CA request (no role applies): the CN (unless excluded) plus alt_names, ip_sans,
 /// uri_sans.
+/// `alt_names` is a plain string in OpenBao: comma-separated names, trimmed, empty ones
+/// dropped.
+pub fn alt_names(data: &Map<String, Value>) -> Result<Vec<String>, EngineError> {
+    Ok(fields::get_string(data, "alt_names")
+        .map_err(field_error)?
+        .map(|s| {
+            s.split(',')
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// A `TypeCommaStringSlice` field without its empty entries.
+pub fn names_list(data: &Map<String, Value>, key: &str) -> Result<Vec<String>, EngineError> {
+    Ok(fields::get_comma_string_slice(data, key)
+        .map_err(field_error)?
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .collect())
+}
+
+/// The typed fields of `root/generate` and `intermediate/generate` (OpenBao's CA
+/// fields), checked before anything is made.
+const CA_FIELDS: &[(&str, FieldType)] = &[
+    ("common_name", Text),
+    ("alt_names", Text),
+    ("ip_sans", List),
+    ("uri_sans", List),
+    ("other_sans", List),
+    ("ttl", Duration),
+    ("not_after", Text),
+    ("not_before", Text),
+    ("not_before_duration", Duration),
+    ("ou", List),
+    ("organization", List),
+    ("country", List),
+    ("locality", List),
+    ("province", List),
+    ("street_address", List),
+    ("postal_code", List),
+    ("serial_number", Text),
+    ("format", Text),
+    ("private_key_format", Text),
+    ("exclude_cn_from_sans", Bool),
+    ("key_type", Text),
+    ("key_bits", Int),
+    ("signature_bits", Int),
+    ("use_pss", Bool),
+    ("max_path_length", Int),
+    ("permitted_dns_domains", List),
+    ("issuer_name", Text),
+    ("key_name", Text),
+    ("key_ref", Text),
+];
+
 fn ca_sans(data: &Map<String, Value>, cn: &str) -> Result<Sans, EngineError> {
     let mut sans = Sans::default();
     let exclude = bool_field(data, "exclude_cn_from_sans", false)?;
@@ -265,7 +325,7 @@ fn ca_sans(data: &Map<String, Value>, cn: &str) -> Result<Sans, EngineError> {
             sans.dns.push(cn.to_string());
         }
     }
-    for n in list_field(data, "alt_names") {
+    for n in alt_names(data)? {
         if n.contains('@') {
             sans.email.push(n);
         } else if !sans.dns.contains(&n) {
@@ -273,7 +333,7 @@ fn ca_sans(data: &Map<String, Value>, cn: &str) -> Result<Sans, EngineError> {
         }
     }
     sans.ip = field_list_ips(data, "ip_sans")?;
-    sans.uri = list_field(data, "uri_sans");
+    sans.uri = names_list(data, "uri_sans")?;
     Ok(sans)
 }
 
@@ -403,6 +463,7 @@ pub fn generate_root(
             "unknown type \"{kind}\": use internal, exported or existing"
         )));
     }
+    fields::validate(data, CA_FIELDS).map_err(field_error)?;
     let format = response_format(data)?;
     let cn = field_str(data, "common_name").unwrap_or_default();
     if cn.is_empty() {
@@ -567,6 +628,7 @@ pub fn generate_intermediate(
             "unknown type \"{kind}\": use internal, exported or existing"
         )));
     }
+    fields::validate(data, CA_FIELDS).map_err(field_error)?;
     let cn = field_str(data, "common_name").unwrap_or_default();
     if cn.is_empty() {
         return Err(EngineError::bad("the common_name field is required"));

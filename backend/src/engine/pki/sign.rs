@@ -8,8 +8,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value, json};
 
 use super::issuers::{
-    self, IssuerEntry, bool_field, field_error, field_list_ips, int_field, list_field,
-    random_serial, serial_hex,
+    self, IssuerEntry, alt_names, bool_field, field_error, field_list_ips, int_field, list_field,
+    names_list, random_serial, serial_hex,
 };
 use super::{Keys, pki_error};
 use crate::engine::mounts::Mount;
@@ -95,30 +95,6 @@ const SIGN_INTERMEDIATE_FIELDS: &[(&str, FieldType)] = &[
     ("issuer_name", Text),
     ("issuer_ref", Text),
 ];
-
-/// `alt_names` is a plain string in OpenBao: comma-separated names, trimmed, empty ones
-/// dropped.
-fn alt_names(data: &Map<String, Value>) -> Result<Vec<String>, EngineError> {
-    Ok(fields::get_string(data, "alt_names")
-        .map_err(field_error)?
-        .map(|s| {
-            s.split(',')
-                .map(|n| n.trim().to_owned())
-                .filter(|n| !n.is_empty())
-                .collect()
-        })
-        .unwrap_or_default())
-}
-
-/// A `TypeCommaStringSlice` field without its empty entries.
-fn names_list(data: &Map<String, Value>, key: &str) -> Result<Vec<String>, EngineError> {
-    Ok(fields::get_comma_string_slice(data, key)
-        .map_err(field_error)?
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|n| !n.is_empty())
-        .collect())
-}
 
 /// Vault's warning when a requested TTL is above the maximum.
 pub fn ttl_capped_warning(ttl: u64, max: u64) -> String {

@@ -83,6 +83,10 @@ pub fn cases() -> Vec<Case> {
         ),
         crate::case!("uri_sans type errors", uri_sans_types),
         crate::case!(
+            "root and intermediate generation refuse wrong field types",
+            generate_field_types
+        ),
+        crate::case!(
             "exclude_cn_from_sans as \"maybe\", 2 or an object is refused",
             exclude_cn_from_sans_types
         ),
@@ -861,6 +865,69 @@ async fn uri_sans_types(t: &Target) -> anyhow::Result<()> {
         &r,
         400,
         "URI Subject Alternative Names are not allowed in this role, but were provided via the API",
+    )
+}
+
+async fn generate_field_types(t: &Target) -> anyhow::Result<()> {
+    let m = "ttl-gen-types";
+    t.root_ok(
+        Method::POST,
+        &format!("sys/mounts/{m}"),
+        json!({"type": "pki"}),
+    )
+    .await?;
+    let field = "Field validation failed: error converting input for field ";
+    let rows = [
+        (
+            json!({"common_name": {"a": 1}}),
+            format!(
+                "{field}\"common_name\": '' expected type 'string', got unconvertible type 'map[string]interface {{}}'"
+            ),
+        ),
+        (
+            json!({"common_name": "r", "alt_names": ["x.test"]}),
+            format!(
+                "{field}\"alt_names\": '' expected type 'string', got unconvertible type '[]interface {{}}'"
+            ),
+        ),
+        (
+            json!({"common_name": "r", "key_bits": "big"}),
+            format!(
+                "{field}\"key_bits\": '' cannot parse value as 'int': strconv.ParseInt: invalid syntax"
+            ),
+        ),
+        (
+            json!({"common_name": "r", "ip_sans": "999.1.1.1"}),
+            "the value \"999.1.1.1\" is not a valid IP address".to_owned(),
+        ),
+    ];
+    for kind in ["root", "intermediate"] {
+        for (body, message) in &rows {
+            let mut body = body.clone();
+            body["key_type"] = json!("ec");
+            let r = t
+                .root(
+                    Method::POST,
+                    &format!("{m}/{kind}/generate/internal"),
+                    body.clone(),
+                )
+                .await?;
+            expect(t, &format!("{kind} with {body}"), &r, 400, message)?;
+        }
+    }
+    // None of the refused requests made an issuer.
+    let r = t
+        .root(
+            Method::from_bytes(b"LIST")?,
+            &format!("{m}/issuers"),
+            Value::Null,
+        )
+        .await?;
+    check(
+        t,
+        r.status == 404 || r.data()["keys"].as_array().is_none_or(Vec::is_empty),
+        "no issuer made",
+        &r,
     )
 }
 
