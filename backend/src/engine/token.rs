@@ -495,18 +495,13 @@ fn route_is_orphan(req: &Request) -> bool {
 fn num_uses_field(data: &Map<String, Value>, key: &str) -> Result<i64, EngineError> {
     let n = match data.get(key) {
         None | Some(Value::Null) => return Ok(0),
-        Some(Value::Number(n)) => n.as_i64(),
-        Some(Value::String(s)) if s.trim().is_empty() => Some(0),
-        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
-        Some(_) => None,
+        Some(v) => shared::pki::fields::parse_int(key, v)
+            .map_err(|e| EngineError::bad(e.validation_message()))?,
     };
-    match n {
-        Some(n) if n < 0 => Err(EngineError::bad("number of uses cannot be negative")),
-        Some(n) => Ok(n),
-        None => Err(EngineError::bad(format!(
-            "error converting input for field \"{key}\": not a whole number"
-        ))),
+    if n < 0 {
+        return Err(EngineError::bad("number of uses cannot be negative"));
     }
+    Ok(n)
 }
 
 fn create(

@@ -96,7 +96,9 @@ pub fn list(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {
     Response::list(engine.store.list(&prefix(mount))?)
 }
 
-/// The value of `new` (or its deprecated name `old`) if given; both at once is an error.
+/// The value of `new` (or its deprecated name `old`) if given, as Vault's
+/// `tokenutil.UpgradeValue` reads them: both at once is not an error, `new` wins; a role
+/// written with `old` shows it too (with the new value) until a write gives only `new`.
 fn upgraded<'a>(
     data: &'a Map<String, Value>,
     old: &'static str,
@@ -104,22 +106,17 @@ fn upgraded<'a>(
     legacy: &mut Vec<String>,
 ) -> Result<Option<(&'static str, &'a Value)>, EngineError> {
     let given = |k: &str| data.get(k).filter(|v| !v.is_null());
-    match (given(old), given(new)) {
-        (Some(_), Some(_)) => Err(EngineError::bad(format!(
-            "cannot specify both {old:?} and {new:?}"
-        ))),
-        (Some(v), None) => {
-            if !legacy.iter().any(|l| l == old) {
-                legacy.push(old.to_string());
-            }
-            Ok(Some((old, v)))
-        }
-        (None, Some(v)) => {
-            legacy.retain(|l| l != old);
-            Ok(Some((new, v)))
-        }
-        (None, None) => Ok(None),
+    let (old_given, new_given) = (given(old), given(new));
+    match old_given {
+        Some(_) if !legacy.iter().any(|l| l == old) => legacy.push(old.to_string()),
+        None if new_given.is_some() => legacy.retain(|l| l != old),
+        _ => {}
     }
+    Ok(match (old_given, new_given) {
+        (_, Some(v)) => Some((new, v)),
+        (Some(v), None) => Some((old, v)),
+        (None, None) => None,
+    })
 }
 
 fn policies_from(v: &Value) -> Vec<String> {
@@ -139,19 +136,9 @@ fn policies_from(v: &Value) -> Vec<String> {
     out
 }
 
-/// A whole-number field (`token_num_uses`), as Go's `TypeInt` reads JSON and strings.
+/// A whole-number field (`token_num_uses`), as Vault's `TypeInt` reads it.
 fn whole_number(key: &str, v: &Value) -> Result<i64, EngineError> {
-    let n = match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) if s.trim().is_empty() => Some(0),
-        Value::String(s) => s.trim().parse::<i64>().ok(),
-        _ => None,
-    };
-    n.ok_or_else(|| {
-        EngineError::bad(format!(
-            "error converting input {v} for field \"{key}\": not a whole number"
-        ))
-    })
+    shared::pki::fields::parse_int(key, v).map_err(|e| EngineError::bad(e.to_string()))
 }
 
 fn write(
@@ -221,7 +208,7 @@ fn write(
     }
     if role.token_max_ttl > 0 && role.token_ttl > role.token_max_ttl {
         return Err(EngineError::bad(
-            "token ttl should not be greater than token max ttl",
+            "'token_ttl' cannot be greater than 'token_max_ttl'",
         ));
     }
     if let Some(t) = field_str(data, "token_type")

@@ -31,6 +31,10 @@ pub fn cases() -> Vec<Case> {
             "kubernetes token_num_uses cannot be negative",
             role_num_uses_negative
         ),
+        crate::case!(
+            "kubernetes role token fields: types, limits, legacy names",
+            role_token_fields
+        ),
     ]
 }
 
@@ -213,4 +217,76 @@ async fn role_num_uses_negative(t: &Target) -> anyhow::Result<()> {
         400,
         "'token_num_uses' cannot be negative",
     )
+}
+
+async fn role_token_fields(t: &Target) -> anyhow::Result<()> {
+    let mount = "adv-k8s-fields";
+    let _stub = kubernetes(t, mount).await?;
+    let role = |name: &str| format!("auth/{mount}/role/{name}");
+    let r = t
+        .root(
+            Method::POST,
+            &role("ttl"),
+            role_body(json!({"token_ttl": "2h", "token_max_ttl": "1h"})),
+        )
+        .await?;
+    expect(
+        t,
+        "token_ttl above token_max_ttl",
+        &r,
+        400,
+        "'token_ttl' cannot be greater than 'token_max_ttl'",
+    )?;
+    let r = t
+        .root(
+            Method::POST,
+            &role("uses"),
+            role_body(json!({"token_num_uses": "abc"})),
+        )
+        .await?;
+    expect(
+        t,
+        "token_num_uses not a number",
+        &r,
+        400,
+        "error converting input for field \"token_num_uses\"",
+    )?;
+    // The legacy name is read back under both names.
+    t.root_ok(
+        Method::POST,
+        &role("legacy"),
+        role_body(json!({"num_uses": "4"})),
+    )
+    .await?;
+    let r = t.root_ok(Method::GET, &role("legacy"), Value::Null).await?;
+    if r.data()["num_uses"] != json!(4) || r.data()["token_num_uses"] != json!(4) {
+        anyhow::bail!("[{}] legacy num_uses read back: {}", t.name(), r.text);
+    }
+    // Both names at once: the new one wins (no error), shown under both.
+    t.root_ok(
+        Method::POST,
+        &role("both"),
+        role_body(json!({"policies": ["adv-a"], "token_policies": ["adv-b"]})),
+    )
+    .await?;
+    let r = t.root_ok(Method::GET, &role("both"), Value::Null).await?;
+    if r.data()["policies"] != json!(["adv-b"]) || r.data()["token_policies"] != json!(["adv-b"]) {
+        anyhow::bail!("[{}] both policy names read back: {}", t.name(), r.text);
+    }
+    // A later write with only the new name drops the legacy one.
+    t.root_ok(
+        Method::POST,
+        &role("both"),
+        json!({"token_policies": ["adv-c"]}),
+    )
+    .await?;
+    let r = t.root_ok(Method::GET, &role("both"), Value::Null).await?;
+    if !r.data()["policies"].is_null() || r.data()["token_policies"] != json!(["adv-c"]) {
+        anyhow::bail!(
+            "[{}] after a write with token_policies: {}",
+            t.name(),
+            r.text
+        );
+    }
+    Ok(())
 }

@@ -31,7 +31,10 @@ pub fn cases() -> Vec<Case> {
             num_uses_one
         ),
         crate::case!("num_uses counts lookup-self", num_uses_counts_lookup_self),
-        crate::case!("num_uses cannot be negative", num_uses_negative),
+        crate::case!(
+            "num_uses must be a whole number, not negative",
+            num_uses_negative
+        ),
         crate::case!(
             "num_uses=5 under 20 concurrent uses: exactly 5 pass",
             num_uses_concurrent
@@ -382,6 +385,20 @@ async fn num_uses_negative(t: &Target) -> anyhow::Result<()> {
         &r,
         400,
         "number of uses cannot be negative",
+    )?;
+    let r = t
+        .root(
+            Method::POST,
+            "auth/token/create",
+            json!({"num_uses": "x", "ttl": "1h"}),
+        )
+        .await?;
+    expect(
+        t,
+        "num_uses not a number",
+        &r,
+        400,
+        "error converting input for field \"num_uses\"",
     )
 }
 
