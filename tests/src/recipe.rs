@@ -62,8 +62,17 @@ pub async fn vault(
 
 /// Builds the recipe with `role_body` as the role (e.g. allowed_domains, max_ttl).
 pub async fn setup(server: &Server, role: &str, role_body: Value) -> anyhow::Result<Recipe> {
-    let t = root_token(server)?;
-    let t = t.as_str();
+    setup_with(server, &root_token(server)?, role, role_body).await
+}
+
+/// As [`setup`], through `server` with the root token `t` (a console in upstream mode:
+/// the Vault behind it has the root token, not the console's data directory).
+pub async fn setup_with(
+    server: &Server,
+    t: &str,
+    role: &str,
+    role_body: Value,
+) -> anyhow::Result<Recipe> {
     vault(
         server,
         t,

@@ -3,7 +3,8 @@
 //! logins accepted and refused as Vault refuses them, the review's bearer and body, a
 //! cluster that never answers, `pem_keys`, the login token's reach, and a byte-for-byte
 //! replay of cert-manager v1.21's requests whose certificate chain `openssl` accepts; and
-//! the README's Issuer, checked against cert-manager's Issuer CRD.
+//! the README's Issuer, checked against cert-manager's Issuer CRD. The replay also runs
+//! through a console in front of OpenBao (`upstream_openbao.rs`).
 
 mod crd;
 
@@ -752,10 +753,18 @@ async fn exchange(host: &str, request: &[u8]) -> anyhow::Result<(u16, Value)> {
                     .and_then(|s| s.parse().ok())
                     .context("status line")?;
                 let lower = head.to_ascii_lowercase();
-                ensure!(
-                    !lower.contains("transfer-encoding: chunked"),
-                    "a chunked answer: {head}"
-                );
+                if lower.contains("transfer-encoding: chunked") {
+                    // As Go's client reads it (OpenBao streams larger answers chunked).
+                    while !buf[end + 4..].ends_with(b"0\r\n\r\n") {
+                        let n = tcp.read(&mut chunk).await?;
+                        if n == 0 {
+                            bail!("closed mid-body");
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
+                    let body = dechunk(&buf[end + 4..])?;
+                    return Ok((status, serde_json::from_slice(&body)?));
+                }
                 let length: usize = lower
                     .lines()
                     .find_map(|l| l.strip_prefix("content-length:"))
@@ -786,6 +795,27 @@ async fn exchange(host: &str, request: &[u8]) -> anyhow::Result<(u16, Value)> {
     })
     .await
     .context("no answer within 30 s")?
+}
+
+/// A chunked body (all of it, up to the last chunk) decoded.
+fn dechunk(mut raw: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .context("a chunk size line")?;
+        let size_text = String::from_utf8_lossy(&raw[..line]).to_string();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .with_context(|| format!("chunk size {size_text:?}"))?;
+        raw = &raw[line + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        ensure!(raw.len() >= size + 2, "a chunk cut short");
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
 }
 
 /// cert-manager's `ParseSingleCertificateChain`: de-duplicate, join certificates into one
@@ -830,10 +860,17 @@ fn cert_manager_bundle(ders: Vec<Vec<u8>>) -> anyhow::Result<(Vec<Vec<u8>>, Vec<
 
 #[tokio::test]
 async fn cert_manager_v1_21_requests_replayed_byte_for_byte() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let root = Vault::new(&server)?.root;
+    cert_manager_replay(&server, root).await
+}
+
+/// The replay against `server`, whose Vault has the root token `root`: the embedded
+/// engine, or OpenBao behind a console in upstream mode (`upstream_openbao.rs`).
+pub(crate) async fn cert_manager_replay(server: &Server, root: String) -> anyhow::Result<()> {
     let stub = TokenReviewStub::start().await?;
     stub.allow_reviewer(REVIEWER_JWT);
-    let server = Server::start().await?;
-    let vault = Vault::new(&server)?;
+    let vault = Vault { server, root };
     let root_pem = build_pki(&vault).await?;
     enable_kubernetes(&vault, &stub.url, &stub.ca_pem, json!({})).await?;
     let host = server

@@ -14,9 +14,9 @@ use tests::recipe::{self, Recipe};
 use tests::{Browser, BrowserOptions, Server, downloaded, http};
 
 const WAIT: Duration = Duration::from_secs(60);
-const ROLE: &str = "fruits-catalog";
+pub(crate) const ROLE: &str = "fruits-catalog";
 
-fn role_body() -> serde_json::Value {
+pub(crate) fn role_body() -> serde_json::Value {
     json!({"allowed_domains": "testlab.local", "allow_subdomains": true, "max_ttl": "10m", "key_type": "any"})
 }
 
@@ -102,14 +102,25 @@ fn pem_body(pem: &str) -> String {
 async fn issue_and_download(key: &str, cn: &str) -> anyhow::Result<()> {
     let server = Server::start().await?;
     let recipe: Recipe = recipe::setup(&server, ROLE, role_body()).await?;
+    issue_and_download_through(&server, &recipe, key, cn).await
+}
+
+/// The whole flow in the browser on `server` (embedded, or a console in front of
+/// OpenBao: `upstream_openbao.rs`), whose Vault has `recipe`'s PKI.
+pub(crate) async fn issue_and_download_through(
+    server: &Server,
+    recipe: &Recipe,
+    key: &str,
+    cn: &str,
+) -> anyhow::Result<()> {
     let downloads = tempfile::tempdir()?;
     let browser = Browser::start_with(BrowserOptions {
         download_dir: Some(downloads.path().to_path_buf()),
         network_log: true,
     })
     .await?;
-    sign_in(&browser, &server, &recipe.signer_token).await?;
-    open_request_page(&browser, &server).await?;
+    sign_in(&browser, server, &recipe.signer_token).await?;
+    open_request_page(&browser, server).await?;
 
     type_into(&browser, "common_name", cn).await?;
     choose_key(&browser, key).await?;

@@ -1,0 +1,371 @@
+//! High availability in upstream mode: two console replicas (one `--session-key`) in
+//! front of a 3-node OpenBao 2.7.2 cluster with integrated storage, `--vault-addr`
+//! listing every node. A session opened on replica 1 is used on replica 2; a bounded
+//! load (certificates signed, a role read) runs through both replicas while the active
+//! node is killed with SIGKILL. The load must go on once the cluster has elected a new
+//! leader; the test prints the gap and the failed requests, never lets a standby's `307`
+//! through, loses no read, and finds every certificate whose answer arrived listed by
+//! the cluster afterwards.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, ensure};
+use serde_json::{Value, json};
+use tests::openbao::OpenBao;
+use tests::{Server, http};
+
+const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes
+/// Load before the kill, and after it.
+const BEFORE: Duration = Duration::from_secs(4);
+const AFTER: Duration = Duration::from_secs(12);
+/// Longest the load may stop (kill to the first answer after it): the cluster elects in
+/// 1-3 s, the console notices within a second.
+const GAP_LIMIT: Duration = Duration::from_secs(10);
+
+/// One request of the load and what came of it.
+#[derive(Debug, Clone)]
+struct Outcome {
+    write: bool,
+    replica: usize,
+    sent: Instant,
+    done: Instant,
+    status: u16,
+    serial: Option<String>,
+    error: String,
+}
+
+/// `method path` through `console` with the session cookie (and CSRF token).
+async fn cookie_call(
+    console: &str,
+    cookie: &str,
+    csrf: &str,
+    method: http::Method,
+    path: &str,
+    body: Value,
+) -> (u16, Value, String) {
+    let bytes = if body.is_null() {
+        vec![]
+    } else {
+        body.to_string().into_bytes()
+    };
+    let headers = [
+        ("cookie", cookie),
+        ("x-csrf-token", csrf),
+        ("content-type", "application/json"),
+    ];
+    let url = format!("{console}/v1/{path}");
+    match tokio::time::timeout(
+        Duration::from_secs(60),
+        http::send(method, &url, &headers, bytes),
+    )
+    .await
+    {
+        Ok(Ok(res)) => {
+            let text = res.text();
+            (
+                res.status.as_u16(),
+                serde_json::from_str(&text).unwrap_or(Value::Null),
+                text,
+            )
+        }
+        Ok(Err(e)) => (0, Value::Null, format!("no answer: {e:#}")),
+        Err(_) => (0, Value::Null, "no answer within 60 s".into()),
+    }
+}
+
+async fn sign_in(console: &Server, token: &str) -> anyhow::Result<(String, String)> {
+    let res = http::send(
+        http::Method::POST,
+        &console.url("/api/session"),
+        &[("content-type", "application/json")],
+        json!({ "token": token }).to_string().into_bytes(),
+    )
+    .await?;
+    ensure!(res.status == 200, "sign-in: {} {}", res.status, res.text());
+    let cookie = res
+        .header("set-cookie")
+        .context("a session cookie")?
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let csrf = res.json()?["csrf_token"]
+        .as_str()
+        .context("a CSRF token")?
+        .to_string();
+    Ok((cookie, csrf))
+}
+
+/// Root calls straight to a node (setup and the final listing).
+async fn root_call(
+    addr: &str,
+    token: &str,
+    method: http::Method,
+    path: &str,
+    body: Value,
+) -> anyhow::Result<Value> {
+    let bytes = if body.is_null() {
+        vec![]
+    } else {
+        body.to_string().into_bytes()
+    };
+    let res = http::send(
+        method.clone(),
+        &format!("{addr}/v1/{path}"),
+        &[
+            ("x-vault-token", token),
+            ("content-type", "application/json"),
+        ],
+        bytes,
+    )
+    .await?;
+    ensure!(
+        res.status.is_success(),
+        "{method} {path}: {} {}",
+        res.status,
+        res.text()
+    );
+    Ok(serde_json::from_slice(&res.body).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn killing_the_active_node_pauses_the_load_only_for_the_election() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut cluster = OpenBao::cluster(3).await?;
+    println!(
+        "HA: 3-node cluster up (voters: {:?}) in {:.1} s",
+        cluster.voters().await?,
+        cluster.started_in.as_secs_f64()
+    );
+    let root = cluster.root_token.clone();
+    let active = cluster.wait_active(Duration::from_secs(10)).await?;
+    let leader = cluster.nodes[active].addr.clone();
+
+    // A PKI and a token that may only issue from it and read its role.
+    root_call(
+        &leader,
+        &root,
+        http::Method::POST,
+        "sys/mounts/ha-pki",
+        json!({"type": "pki", "config": {"max_lease_ttl": "24h"}}),
+    )
+    .await?;
+    root_call(
+        &leader,
+        &root,
+        http::Method::POST,
+        "ha-pki/root/generate/internal",
+        json!({"common_name": "ha.test Root", "key_type": "ec", "ttl": "24h"}),
+    )
+    .await?;
+    root_call(&leader, &root, http::Method::POST, "ha-pki/roles/load", json!({"allowed_domains": "ha.test", "allow_subdomains": true, "key_type": "ec", "max_ttl": "1h"})).await?;
+    root_call(
+        &leader,
+        &root,
+        http::Method::PUT,
+        "sys/policies/acl/ha-load",
+        json!({"policy": "path \"ha-pki/issue/load\" { capabilities = [\"update\"] }\npath \"ha-pki/roles/load\" { capabilities = [\"read\"] }\n"}),
+    )
+    .await?;
+    let token = root_call(
+        &leader,
+        &root,
+        http::Method::POST,
+        "auth/token/create",
+        json!({"policies": ["ha-load"], "ttl": "1h"}),
+    )
+    .await?["auth"]["client_token"]
+        .as_str()
+        .context("client_token")?
+        .to_string();
+
+    // Two replicas, one session: signed in on replica 1, used on replica 2.
+    let addrs = cluster.addrs();
+    let replicas = [
+        Server::upstream(&addrs, &["--session-key", KEY]).await?,
+        Server::upstream(&addrs, &["--session-key", KEY]).await?,
+    ];
+    let (cookie, csrf) = sign_in(&replicas[0], &token).await?;
+    let (status, body, text) = cookie_call(
+        &replicas[1].base,
+        &cookie,
+        &csrf,
+        http::Method::GET,
+        "auth/token/lookup-self",
+        Value::Null,
+    )
+    .await;
+    ensure!(
+        status == 200,
+        "replica 2 took replica 1's session: {status} {text}"
+    );
+    ensure!(!text.contains(&token), "lookup-self showed the token");
+    ensure!(
+        body["data"]["policies"].to_string().contains("ha-load"),
+        "{body}"
+    );
+
+    // The load: per replica two writers (issue a certificate) and one reader.
+    let outcomes: Arc<Mutex<Vec<Outcome>>> = Arc::default();
+    let load_start = Instant::now();
+    let end = load_start + BEFORE + AFTER;
+    let mut workers = tokio::task::JoinSet::new();
+    for (r, replica) in replicas.iter().enumerate() {
+        for w in 0..3 {
+            let write = w < 2;
+            let base = replica.base.clone();
+            let (cookie, csrf) = (cookie.clone(), csrf.clone());
+            let outcomes = outcomes.clone();
+            workers.spawn(async move {
+                let mut n = 0;
+                while Instant::now() < end {
+                    n += 1;
+                    let sent = Instant::now();
+                    let (method, path, body) = if write {
+                        (
+                            http::Method::POST,
+                            "ha-pki/issue/load",
+                            json!({"common_name": format!("r{r}w{w}n{n}.ha.test"), "ttl": "10m"}),
+                        )
+                    } else {
+                        (http::Method::GET, "ha-pki/roles/load", Value::Null)
+                    };
+                    let (status, body, text) =
+                        cookie_call(&base, &cookie, &csrf, method, path, body).await;
+                    outcomes.lock().unwrap().push(Outcome {
+                        write,
+                        replica: r,
+                        sent,
+                        done: Instant::now(),
+                        status,
+                        serial: body["data"]["serial_number"].as_str().map(String::from),
+                        error: if status == 200 { String::new() } else { text },
+                    });
+                    if !write {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            });
+        }
+    }
+
+    tokio::time::sleep(BEFORE).await;
+    let victim = cluster.wait_active(Duration::from_secs(5)).await?;
+    let killed_at = Instant::now();
+    cluster.nodes[victim].kill().await?;
+    let killed_id = cluster.nodes[victim].id.clone();
+    while workers.join_next().await.is_some() {}
+    let new_active = cluster.wait_active(Duration::from_secs(20)).await?;
+    ensure!(new_active != victim, "the killed node is active again");
+
+    let outcomes = outcomes.lock().unwrap().clone();
+    let ok = |o: &&Outcome| o.status == 200;
+    let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.status != 200).collect();
+    // The gap: from the kill to the first certificate issued after it (reads go on
+    // meanwhile: standbys answer them).
+    let first_after = outcomes
+        .iter()
+        .filter(ok)
+        .filter(|o| o.write && o.done > killed_at)
+        .map(|o| o.done)
+        .min()
+        .context("no certificate was issued after the kill")?;
+    let gap = first_after - killed_at;
+    let writes_ok = outcomes.iter().filter(|o| o.write).filter(ok).count();
+    let after_ok = outcomes
+        .iter()
+        .filter(ok)
+        .filter(|o| o.sent > killed_at)
+        .count();
+    let slowest = outcomes
+        .iter()
+        .map(|o| o.done - o.sent)
+        .max()
+        .unwrap_or_default();
+    println!(
+        "HA: killed {killed_id} (active) at {:.1} s of load; gap (no certificate issued) {:.2} s; {} requests ({} certificates issued, {} answered after the kill); \
+         failed {} (writes {}, reads {}); slowest answer {:.2} s",
+        (killed_at - load_start).as_secs_f64(),
+        gap.as_secs_f64(),
+        outcomes.len(),
+        writes_ok,
+        after_ok,
+        failed.len(),
+        failed.iter().filter(|o| o.write).count(),
+        failed.iter().filter(|o| !o.write).count(),
+        slowest.as_secs_f64(),
+    );
+    for f in &failed {
+        println!(
+            "HA: failed {} on replica {} sent at {:+.2} s, answered {:+.2} s: {} {}",
+            if f.write { "write" } else { "read" },
+            f.replica + 1,
+            f.sent.duration_since(load_start).as_secs_f64()
+                - (killed_at - load_start).as_secs_f64(),
+            f.done.duration_since(load_start).as_secs_f64()
+                - (killed_at - load_start).as_secs_f64(),
+            f.status,
+            f.error.chars().take(300).collect::<String>()
+        );
+    }
+
+    ensure!(
+        !outcomes.iter().any(|o| (300..400).contains(&o.status)),
+        "a redirect reached the client"
+    );
+    ensure!(gap < GAP_LIMIT, "the load stopped for {gap:?}");
+    ensure!(
+        failed.iter().all(|o| o.write),
+        "an idempotent read failed (it should have gone to another node)"
+    );
+    // Only a write in flight at the dead node may fail: one per writer at most.
+    ensure!(failed.len() <= 4, "{} writes failed", failed.len());
+    ensure!(
+        failed
+            .iter()
+            .all(|o| o.sent <= killed_at + Duration::from_millis(500)),
+        "a write sent well after the kill failed"
+    );
+    ensure!(
+        outcomes
+            .iter()
+            .filter(|o| o.write)
+            .filter(ok)
+            .filter(|o| o.sent > killed_at + gap)
+            .count()
+            >= 4,
+        "the load did not go on after the election"
+    );
+
+    // Every certificate whose answer arrived is stored by the cluster.
+    let leader = cluster.nodes[new_active].addr.clone();
+    let listed = root_call(
+        &leader,
+        &root,
+        http::Method::from_bytes(b"LIST")?,
+        "ha-pki/certs",
+        Value::Null,
+    )
+    .await?;
+    let keys: Vec<&str> = listed["data"]["keys"]
+        .as_array()
+        .context("keys")?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let issued: Vec<&String> = outcomes.iter().filter_map(|o| o.serial.as_ref()).collect();
+    ensure!(issued.len() == writes_ok, "a 200 without a serial number");
+    let missing: Vec<&&String> = issued
+        .iter()
+        .filter(|s| !keys.contains(&s.as_str()))
+        .collect();
+    ensure!(missing.is_empty(), "issued but not listed: {missing:?}");
+    println!(
+        "HA: all {} issued certificates listed by {}; whole test {:.1} s",
+        issued.len(),
+        cluster.nodes[new_active].id,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
