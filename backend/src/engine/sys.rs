@@ -20,14 +20,41 @@ const AUTH_TYPES: &[&str] = &["kubernetes"];
 struct StoredPolicy {
     name: String,
     raw: String,
+    /// OpenBao's policy version: 1 for the first write, one more for each rewrite (0 in
+    /// entries written before versions were kept, read as 1).
+    #[serde(default)]
+    version: u64,
+    /// RFC 3339 time of the last write.
+    #[serde(default)]
+    modified: String,
+    /// Every write must then carry `cas` (check-and-set) with the current version.
+    #[serde(default)]
+    cas_required: bool,
 }
 
+/// Writes (or rewrites) a policy with the next version; `cas_required` is kept unless given.
 pub fn store_policy(tx: &mut Tx<'_>, name: &str, raw: &str) -> Result<(), StorageError> {
+    store_policy_versioned(tx, name, raw, None)
+}
+
+fn store_policy_versioned(
+    tx: &mut Tx<'_>,
+    name: &str,
+    raw: &str,
+    cas_required: Option<bool>,
+) -> Result<(), StorageError> {
+    let key = format!("policy/{name}");
+    let old: Option<StoredPolicy> = tx.get(&key)?;
+    let version = old.as_ref().map(|p| p.version.max(1) + 1).unwrap_or(1);
+    let cas_required = cas_required.unwrap_or_else(|| old.is_some_and(|p| p.cas_required));
     tx.put(
-        &format!("policy/{name}"),
+        &key,
         &StoredPolicy {
             name: name.into(),
             raw: raw.into(),
+            version,
+            modified: crate::engine::rfc3339(now()),
+            cas_required,
         },
     )
 }
@@ -410,7 +437,16 @@ fn read_policy(engine: &Engine, name: &str, legacy: bool) -> Result<Response, En
         .store
         .get::<StoredPolicy>(&format!("policy/{name}"))?
         .ok_or_else(|| EngineError::NotFound(String::new()))?;
-    let mut data = json!({ "name": p.name, "policy": p.raw });
+    let mut data = json!({
+        "name": p.name,
+        "policy": p.raw,
+        "version": p.version.max(1),
+        "modified": p.modified,
+        "cas_required": p.cas_required,
+        // Identity templating's options: this server has neither.
+        "allow_slashes_in_identity_templates": false,
+        "allow_wildcards_in_identity_templates": false,
+    });
     if legacy {
         data["rules"] = json!(p.raw);
     }
@@ -436,7 +472,40 @@ fn write_policy(
     }
     // A policy that does not parse is refused; the stored one stays as it was.
     Policy::parse(&name, &raw).map_err(|e| EngineError::bad(e.to_string()))?;
-    engine.store.atomic(|tx| store_policy(tx, &name, &raw))?;
+    let field = |e: shared::pki::fields::FieldError| EngineError::bad(e.validation_message());
+    let cas = shared::pki::fields::get_int(data, "cas").map_err(field)?;
+    let cas_required = shared::pki::fields::get_bool(data, "cas_required").map_err(field)?;
+    for option in [
+        "allow_slashes_in_identity_templates",
+        "allow_wildcards_in_identity_templates",
+    ] {
+        if shared::pki::fields::get_bool(data, option).map_err(field)? == Some(true) {
+            return Err(EngineError::bad(format!(
+                "{option} is not supported by this server (it has no identity templating)"
+            )));
+        }
+    }
+    engine.store.atomic_with(|tx| {
+        // OpenBao's check-and-set: `cas` must name the current version (0: none yet),
+        // and a policy with `cas_required` takes no write without it.
+        let current: Option<StoredPolicy> = tx.get(&format!("policy/{name}"))?;
+        let version = current.as_ref().map(|p| p.version.max(1)).unwrap_or(0);
+        match cas {
+            Some(c) if c != version as i64 => {
+                return Err(EngineError::bad(format!(
+                    "check-and-set parameter {c} did not match the current version {version}"
+                )));
+            }
+            None if current.as_ref().is_some_and(|p| p.cas_required) => {
+                return Err(EngineError::bad(
+                    "check-and-set parameter required for this call",
+                ));
+            }
+            _ => {}
+        }
+        store_policy_versioned(tx, &name, &raw, cas_required)?;
+        Ok::<_, EngineError>(())
+    })?;
     engine.policies.invalidate(&name);
     Ok(Response::empty())
 }

@@ -112,17 +112,6 @@ const KNOWN: &[Known] = &[
         section: "Go multierror wrapping is not reproduced everywhere",
     },
     Known {
-        steps: &["read policy"],
-        diffs: &[
-            "data.cas_required: only on openbao",
-            "data.version: only on openbao",
-            "data.modified: only on openbao",
-            "data.allow_slashes_in_identity_templates: only on openbao",
-            "data.allow_wildcards_in_identity_templates: only on openbao",
-        ],
-        section: "Policy check-and-set and version metadata are not implemented",
-    },
-    Known {
         steps: &["write policy bad HCL"],
         diffs: &["errors: engine \"failed to parse policy: "],
         section: "HCL parse errors come from a different parser",
@@ -191,6 +180,18 @@ fn table() -> Vec<Step> {
             .body(json!({"policy": signer_policy})),
         step("read policy", "GET", "sys/policies/acl/diff-signer", 200).same(&["name", "policy"]),
         step("list policies", "LIST", "sys/policies/acl", 200).same(&["keys"]),
+        step("write policy with cas 0", "PUT", "sys/policies/acl/diff-cas", 204)
+            .body(json!({"policy": signer_policy, "cas": 0, "cas_required": true})),
+        step("rewrite cas policy without cas", "PUT", "sys/policies/acl/diff-cas", 400)
+            .body(json!({"policy": signer_policy})),
+        step("rewrite cas policy stale cas", "PUT", "sys/policies/acl/diff-cas", 400)
+            .body(json!({"policy": signer_policy, "cas": 0})),
+        step("rewrite cas policy", "PUT", "sys/policies/acl/diff-cas", 204)
+            .body(json!({"policy": signer_policy, "cas": 1, "cas_required": false})),
+        step("read cas policy", "GET", "sys/policies/acl/diff-cas", 200)
+            .same(&["version", "cas_required"]),
+        step("write policy bad cas", "PUT", "sys/policies/acl/diff-cas-bad", 400)
+            .body(json!({"policy": signer_policy, "cas": "x"})),
         step("write policy bad HCL", "PUT", "sys/policies/acl/diff-bad", 400)
             .body(json!({"policy": "path \"x\" { capabilities = "})),
         step("write policy without policy", "PUT", "sys/policies/acl/diff-empty", 400)
