@@ -143,11 +143,6 @@ const KNOWN: &[Known] = &[
         ],
         section: "Role fields differ from OpenBao 2.7.2",
     },
-    Known {
-        steps: &["read kubernetes role"],
-        diffs: &["data.token_strictly_bind_ip: only on openbao"],
-        section: "`token_strictly_bind_ip` is not part of a Kubernetes role",
-    },
 ];
 
 fn table() -> Vec<Step> {

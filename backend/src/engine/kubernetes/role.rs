@@ -19,6 +19,7 @@ const UNSUPPORTED: &[&str] = &[
     "bound_cidrs",
     "token_period",
     "period",
+    "token_strictly_bind_ip",
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -155,6 +156,7 @@ fn write(
             Some(Value::String(s)) => !s.is_empty() && s != "0",
             Some(Value::Array(a)) => !a.is_empty(),
             Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+            Some(Value::Bool(b)) => *b,
             Some(_) => true,
         };
         if set {
@@ -290,6 +292,7 @@ impl KubeRole {
             "token_bound_cidrs": [],
             "token_num_uses": self.token_num_uses,
             "token_period": 0,
+            "token_strictly_bind_ip": false,
             "token_type": "default",
         });
         if !self.audience.is_empty() {
