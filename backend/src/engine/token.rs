@@ -14,7 +14,10 @@
 //! child of an expired parent is refused at its next use exactly as if Vault's
 //! expiration manager had revoked it. `num_uses` is counted down in the same transaction
 //! that authenticates the request; the last use revokes the token (and its children)
-//! and shows as `num_uses: -1` to the request it authenticates, as in Vault.
+//! and shows as `num_uses: -1` to the request it authenticates, as in Vault. Tokens
+//! nobody presents again are removed by a small sweep after each token is handed out
+//! (the oldest expired first, through a `token/expiry/` index), so storage does not grow
+//! with dead tokens.
 
 use std::collections::BTreeMap;
 
@@ -23,7 +26,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::engine::mounts::{Mount, Route, SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL};
-use crate::engine::storage::{StorageError, Tx};
+use crate::engine::storage::{StorageError, Store, Tx};
 use crate::engine::{
     Caller, Engine, EngineError, Operation, Request, Response, field_str, rfc3339,
 };
@@ -167,7 +170,66 @@ pub fn store_entry(tx: &mut Tx<'_>, token: &str, entry: &TokenEntry) -> Result<(
             &true,
         )?;
     }
+    if let Some(key) = expiry_key(entry) {
+        tx.put(&key, &true)?;
+    }
     Ok(())
+}
+
+/// The expiry index: `token/expiry/<unix time, 12 digits>-<accessor>`, so the tokens
+/// due first list first.
+const EXPIRY_PREFIX: &str = "token/expiry/";
+
+fn expiry_key(entry: &TokenEntry) -> Option<String> {
+    entry
+        .expire_time
+        .map(|t| format!("{EXPIRY_PREFIX}{:012}-{}", t.max(0), entry.accessor))
+}
+
+/// Tokens revoked per sweep, at most.
+const SWEEP_BATCH: usize = 32;
+
+/// Revokes (with their subtrees) up to [`SWEEP_BATCH`] tokens whose time is up, oldest
+/// first, so tokens nobody presents again do not stay in storage for ever. Runs after
+/// each token is handed out; a use of an expired token revokes it anyway (`live_in`).
+fn sweep_expired(store: &Store, now: i64) -> Result<usize, StorageError> {
+    let due: Vec<String> = store
+        .list_page(EXPIRY_PREFIX, None, SWEEP_BATCH)?
+        .into_iter()
+        .take_while(|k| {
+            k.get(..12)
+                .and_then(|t| t.parse::<i64>().ok())
+                .is_some_and(|t| t <= now)
+        })
+        .collect();
+    if due.is_empty() {
+        return Ok(0);
+    }
+    store.atomic(|tx| {
+        let mut revoked = 0;
+        for name in &due {
+            let key = format!("{EXPIRY_PREFIX}{name}");
+            let accessor = name.get(13..).unwrap_or_default();
+            if let Some((h, e)) = by_accessor(tx, accessor)? {
+                if expired(&e, now) {
+                    revoke_tree(tx, &h, &e)?;
+                    revoked += 1;
+                }
+                if expiry_key(&e).as_deref() == Some(key.as_str()) {
+                    continue;
+                }
+            }
+            tx.delete(&key)?;
+        }
+        Ok(revoked)
+    })
+}
+
+/// [`sweep_expired`] for the request path: a failure is logged, never the request's.
+fn sweep(engine: &Engine, now: i64) {
+    if let Err(e) = sweep_expired(&engine.store, now) {
+        tracing::warn!(error = %e, "could not sweep expired tokens");
+    }
 }
 
 /// The stored entry behind an accessor, with its token hash.
@@ -277,6 +339,9 @@ fn remove_one(tx: &mut Tx<'_>, token_hash: &str, entry: &TokenEntry) -> Result<(
     tx.delete(&format!("token/accessor/{}", entry.accessor))?;
     if let Some(parent) = &entry.parent_accessor {
         tx.delete(&format!("{}{}", children_prefix(parent), entry.accessor))?;
+    }
+    if let Some(key) = expiry_key(entry) {
+        tx.delete(&key)?;
     }
     Ok(())
 }
@@ -617,6 +682,7 @@ fn create(
     };
     let token = new_token_string();
     engine.store.atomic(|tx| store_entry(tx, &token, &entry))?;
+    sweep(engine, now);
     let mut res = Response {
         auth: Some(entry.auth_block(&token, &token_policies)),
         ..Default::default()
@@ -658,10 +724,16 @@ fn renew(
     let h = hash(token);
     engine.store.atomic(|tx| {
         if let Some(mut stored) = live_in(tx, &h, now)? {
+            if let Some(old) = expiry_key(&stored) {
+                tx.delete(&old)?;
+            }
             stored.expire_time = entry.expire_time;
             stored.ttl = entry.ttl;
             stored.issue_time = now;
             tx.put(&format!("token/id/{h}"), &stored)?;
+            if let Some(new) = expiry_key(&stored) {
+                tx.put(&new, &true)?;
+            }
         }
         Ok(())
     })?;
@@ -761,6 +833,7 @@ pub fn create_login_token(
     };
     let token = new_token_string();
     engine.store.atomic(|tx| store_entry(tx, &token, &entry))?;
+    sweep(engine, now);
     Ok(Response {
         auth: Some(entry.auth_block(&token, &policies)),
         warnings,
@@ -775,7 +848,6 @@ fn fmt_go(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::storage::Store;
 
     /// A token under `parent` (or an orphan) expiring at `expire_time`.
     fn token(parent: Option<&TokenEntry>, expire_time: Option<i64>) -> (String, TokenEntry) {
@@ -900,5 +972,46 @@ mod tests {
                 .expect("list")
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn the_sweep_removes_expired_tokens_and_their_children_only() {
+        let store = Store::memory().expect("store");
+        let mk = |parent: Option<&TokenEntry>, expire: Option<i64>| {
+            let (t, mut e) = TokenEntry::new_root(1_000);
+            e.expire_time = expire;
+            e.parent_accessor = parent.map(|p| p.accessor.clone());
+            (t, e)
+        };
+        let (old, old_e) = mk(None, Some(1_100));
+        let (child, child_e) = mk(Some(&old_e), Some(9_000));
+        let (fresh, fresh_e) = mk(None, Some(5_000));
+        let (forever, forever_e) = mk(None, None);
+        store
+            .atomic(|tx| {
+                for (t, e) in [
+                    (&old, &old_e),
+                    (&child, &child_e),
+                    (&fresh, &fresh_e),
+                    (&forever, &forever_e),
+                ] {
+                    store_entry(tx, t, e)?;
+                }
+                Ok(())
+            })
+            .expect("store");
+        assert_eq!(sweep_expired(&store, 1_000).expect("sweep"), 0);
+        assert_eq!(sweep_expired(&store, 2_000).expect("sweep"), 1);
+        let gone = |t: &str| {
+            store
+                .get::<TokenEntry>(&format!("token/id/{}", hash(t)))
+                .expect("get")
+                .is_none()
+        };
+        assert!(gone(&old) && gone(&child), "expired, with its subtree");
+        assert!(!gone(&fresh) && !gone(&forever));
+        // The index keeps only the fresh token (the child's key went with the child).
+        let keys = store.list(EXPIRY_PREFIX).expect("list");
+        assert_eq!(keys, vec![format!("{:012}-{}", 5_000, fresh_e.accessor)]);
     }
 }
