@@ -1,62 +1,28 @@
 //! The app shell: skip link, navigation, who is signed in, the router with one route per
-//! page, footer.
+//! page (paths from `shared::nav`), footer. The session itself is `crate::session`.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
+use leptos_router::StaticSegment;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::path;
 use shared::nav;
 
 use crate::api;
 use crate::api::session::SessionInfo;
 use crate::components::{ServerStatus, SessionStatus};
 use crate::pages;
-
-/// The console session as the shell knows it, shared with the pages through context.
-#[derive(Debug, Clone, Copy)]
-pub struct SessionContext {
-    /// `None` until `/api/session` has answered.
-    pub info: RwSignal<Option<SessionInfo>>,
-    /// `Date.now()` (ms) when `info` was answered: the TTL counts down from there.
-    pub answered_at: RwSignal<f64>,
-}
-
-impl SessionContext {
-    fn new() -> Self {
-        SessionContext {
-            info: RwSignal::new(None),
-            answered_at: RwSignal::new(0.0),
-        }
-    }
-
-    /// Records a fresh answer from `/api/session`.
-    pub fn set(&self, info: SessionInfo) {
-        self.answered_at.set(js_sys::Date::now());
-        self.info.set(Some(info));
-    }
-
-    /// Reloads the session from the server.
-    pub fn refresh(self) {
-        leptos::task::spawn_local(async move {
-            // An unreachable server is reported by the footer; here it reads as "not
-            // signed in".
-            let info = api::session::current().await.unwrap_or_default();
-            self.set(info);
-        });
-    }
-}
+use crate::session::{RequireSession, SessionContext};
 
 #[component]
 pub fn App() -> impl IntoView {
-    let session = SessionContext::new();
-    provide_context(session);
-    session.refresh();
+    SessionContext::provide();
+    crate::session::install_leave_guard();
     view! {
         <Router>
-            <a class="skip-link" href="#main">"Skip to content"</a>
+            <a class="skip-link" href="#main" on:click=skip_to_content>"Skip to content"</a>
             <header class="topbar">
                 <A href="/" attr:class="brand">
                     <span class="brand-mark" aria-hidden="true">"◆"</span>
@@ -67,14 +33,16 @@ pub fn App() -> impl IntoView {
             </header>
             <FocusOnNavigate/>
             <main id="main" tabindex="-1">
+                // Paths come from `shared::nav` only; pages that need a session are
+                // wrapped in `RequireSession`.
                 <Routes fallback=pages::not_found::NotFound>
-                    <Route path=path!("/") view=pages::overview::Overview/>
-                    <Route path=path!("/setup") view=pages::setup::Setup/>
-                    <Route path=path!("/request") view=pages::request::Request/>
-                    <Route path=path!("/certificates") view=pages::certificates::Certificates/>
-                    <Route path=path!("/kubernetes") view=pages::kubernetes::Kubernetes/>
-                    <Route path=path!("/trust") view=pages::trust::Trust/>
-                    <Route path=path!("/sign-in") view=pages::sign_in::SignIn/>
+                    <Route path=StaticSegment(nav::OVERVIEW.path) view=pages::overview::Overview/>
+                    <Route path=StaticSegment(nav::SETUP.path) view=|| view! { <RequireSession><pages::setup::Setup/></RequireSession> }/>
+                    <Route path=StaticSegment(nav::REQUEST.path) view=|| view! { <RequireSession><pages::request::Request/></RequireSession> }/>
+                    <Route path=StaticSegment(nav::CERTIFICATES.path) view=|| view! { <RequireSession><pages::certificates::Certificates/></RequireSession> }/>
+                    <Route path=StaticSegment(nav::KUBERNETES.path) view=|| view! { <RequireSession><pages::kubernetes::Kubernetes/></RequireSession> }/>
+                    <Route path=StaticSegment(nav::TRUST.path) view=pages::trust::Trust/>
+                    <Route path=StaticSegment(nav::SIGN_IN.path) view=pages::sign_in::SignIn/>
                 </Routes>
             </main>
             <footer class="footer">
@@ -113,7 +81,7 @@ fn SessionBar() -> impl IntoView {
     let signing_out = RwSignal::new(false);
     let sign_out_error = RwSignal::new(None::<String>);
     let on_sign_out = Callback::new(move |()| {
-        if signing_out.get_untracked() {
+        if signing_out.get_untracked() || !crate::session::confirm_leave() {
             return;
         }
         signing_out.set(true);
@@ -142,6 +110,22 @@ fn SessionBar() -> impl IntoView {
     }
 }
 
+/// The skip link moves keyboard focus to the page's content (a plain `#main` link only
+/// scrolls, and the router would treat it as a navigation).
+fn skip_to_content(ev: leptos::ev::MouseEvent) {
+    ev.prevent_default();
+    focus_main();
+}
+
+fn focus_main() {
+    use wasm_bindgen::JsCast;
+    if let Some(main) = document().get_element_by_id("main")
+        && let Ok(el) = main.dyn_into::<web_sys::HtmlElement>()
+    {
+        let _ = el.focus();
+    }
+}
+
 /// After a client-side navigation, move keyboard focus to the new page's content, as a
 /// full page load would, so keyboard and screen-reader users land on the heading.
 #[component]
@@ -154,13 +138,6 @@ fn FocusOnNavigate() -> impl IntoView {
             first.set_value(false);
             return;
         }
-        request_animation_frame(|| {
-            if let Some(main) = document().get_element_by_id("main") {
-                use wasm_bindgen::JsCast;
-                if let Ok(el) = main.dyn_into::<web_sys::HtmlElement>() {
-                    let _ = el.focus();
-                }
-            }
-        });
+        request_animation_frame(focus_main);
     });
 }

@@ -8,6 +8,7 @@ pub mod session;
 pub mod vault;
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use gloo_net::http::{Method, RequestBuilder};
 use serde::Serialize;
@@ -19,6 +20,19 @@ pub const CSRF_HEADER: &str = "X-CSRF-Token";
 
 thread_local! {
     static CSRF_TOKEN: RefCell<Option<String>> = const { RefCell::new(None) };
+    static ON_REFUSED: RefCell<Option<Rc<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+/// Called whenever the Vault API refuses a request for want of a valid token (401/403):
+/// the session layer then checks whether the session itself is gone.
+pub fn on_refused(f: impl Fn() + 'static) {
+    ON_REFUSED.with(|h| *h.borrow_mut() = Some(Rc::new(f)));
+}
+
+fn refused() {
+    if let Some(f) = ON_REFUSED.with(|h| h.borrow().clone()) {
+        f();
+    }
 }
 
 /// Remembers (or forgets) the CSRF token of the current session.
@@ -78,6 +92,9 @@ pub async fn send<T: DeserializeOwned>(
             .await
             .map(|b| b.errors)
             .unwrap_or_default();
+        if matches!(res.status(), 401 | 403) && url.starts_with("/v1/") {
+            refused();
+        }
         return Err(ApiError::Status {
             status: res.status(),
             messages,

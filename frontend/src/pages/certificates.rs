@@ -10,7 +10,7 @@ pub fn Certificates() -> impl IntoView {
     view! {
         <PageHeader page=nav::CERTIFICATES lead="Every certificate the CA issued: names, serials, expiry and revocation."/>
         <NotYetAvailable>
-            <p>"This view lists certificates from a PKI mount's certs endpoint, which this version does not serve yet."</p>
+            <p>"The searchable list of issued certificates (names, serials, expiry, revocation, an expiry timeline) is being built. Until then, " <code>"vault list pki_int/certs"</code> " and " <code>"vault read pki_int/cert/<serial>"</code> " against this console show them."</p>
         </NotYetAvailable>
     }
 }

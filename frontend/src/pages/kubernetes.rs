@@ -10,7 +10,7 @@ pub fn Kubernetes() -> impl IntoView {
     view! {
         <PageHeader page=nav::KUBERNETES lead="cert-manager Certificates, Issuers, Ingresses and TLS Secrets in the cluster (private keys are never read)."/>
         <NotYetAvailable>
-            <p>"The cluster view needs a connection to a Kubernetes API server, which this version cannot configure yet."</p>
+            <p>"The cluster view (cert-manager Certificates, their renewals, Issuers and the Ingresses they serve) is being built; it will read the cluster with the read-only RBAC in " <code>"deploy/kubernetes/"</code> ". The Kubernetes auth method that cert-manager's Vault Issuer logs in with already works: see the README."</p>
         </NotYetAvailable>
     }
 }

@@ -4,12 +4,12 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::nav;
 
 use crate::api::{self, ApiError};
-use crate::app::SessionContext;
 use crate::components::PageHeader;
+use crate::session::{SESSION_ENDED, SessionContext, safe_next};
 
 /// An error in words for a person: the server's own messages, without status codes.
 fn describe(e: &ApiError) -> String {
@@ -26,13 +26,22 @@ fn describe(e: &ApiError) -> String {
 pub fn SignIn() -> impl IntoView {
     let session = expect_context::<SessionContext>();
     let navigate = use_navigate();
+    // Where to go after signing in: the page that sent the visitor here, if it is ours.
+    let query = use_query_map();
+    let next = move || {
+        query
+            .with_untracked(|q| q.get("next"))
+            .and_then(|n| safe_next(&n))
+            .unwrap_or_else(|| nav::OVERVIEW.path.to_string())
+    };
     let token = RwSignal::new(String::new());
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
 
-    // Runs one sign-in attempt; on success clears every field and goes to the overview.
+    // Runs one sign-in attempt; on success clears every field and goes back to the page
+    // that sent the visitor here (else the overview).
     let attempt = move |with_password: bool| {
         if busy.get_untracked() {
             return;
@@ -66,7 +75,7 @@ pub fn SignIn() -> impl IntoView {
                     token.set(String::new());
                     password.set(String::new());
                     session.set(info);
-                    navigate(nav::OVERVIEW.path, NavigateOptions::default());
+                    navigate(&next(), NavigateOptions::default());
                 }
                 Err(e) => error.set(Some(describe(&e))),
             }
@@ -92,11 +101,16 @@ pub fn SignIn() -> impl IntoView {
         })
     };
     let reason = move || {
-        session
-            .info
-            .get()
-            .and_then(|i| i.reason)
-            .map(|r| view! { <p class="notice-warn" role="status">{format!("Your previous session ended: {r}.")}</p> })
+        let info = session.info.get()?;
+        if info.signed_in {
+            return None;
+        }
+        let text = match (info.reason, session.ended.get()) {
+            (Some(r), _) => format!("{SESSION_ENDED} ({r})."),
+            (None, true) => format!("{SESSION_ENDED}."),
+            (None, false) => return None,
+        };
+        Some(view! { <p class="notice-warn" role="status" data-session-ended="">{text}</p> })
     };
 
     view! {

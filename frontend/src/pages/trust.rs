@@ -10,7 +10,7 @@ pub fn Trust() -> impl IntoView {
     view! {
         <PageHeader page=nav::TRUST lead="Download the CA chain in the format your OS, browser or tool wants, and check its fingerprint before you install it."/>
         <NotYetAvailable>
-            <p>"There is no CA to download yet: this version does not run a CA."</p>
+            <p>"Downloads in every format with fingerprints and install steps per platform are being built. Until then, the CA chain is at " <code>"/v1/<mount>/ca_chain"</code> " and the root at " <code>"/v1/<mount>/ca/pem"</code> " (no sign-in needed), e.g. " <code>"curl -o ca.pem http://<console>/v1/pki/ca/pem"</code> "."</p>
         </NotYetAvailable>
     }
 }

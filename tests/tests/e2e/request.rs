@@ -328,6 +328,24 @@ async fn a_forbidden_name_is_refused_in_the_form_and_by_the_engine() -> anyhow::
     sign_in(&browser, &server, &recipe.signer_token).await?;
     open_request_page(&browser, &server).await?;
     type_into(&browser, "common_name", "fruits.example.com").await?;
+    // The verdict speaks once the field is left (Tab), not while typing.
+    let untouched = browser
+        .client
+        .execute(
+            "return document.getElementById('common_name-error').textContent",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        untouched, "",
+        "no error while the field is still being typed in"
+    );
+    browser
+        .client
+        .find(Locator::Id("common_name"))
+        .await?
+        .send_keys("\u{E004}")
+        .await?;
     let reason = browser
         .wait_for(
             "const e = document.getElementById('common_name-error'); return e && e.textContent",
@@ -343,12 +361,19 @@ async fn a_forbidden_name_is_refused_in_the_form_and_by_the_engine() -> anyhow::
         .client
         .find(Locator::Css("form.request-form button[type='submit']"))
         .await?;
+    submit.click().await?;
+    let said = browser
+        .wait_for(
+            "const e = document.querySelector('[data-form-status]'); return e && e.textContent",
+            WAIT,
+        )
+        .await?;
     assert!(
-        submit.attr("disabled").await?.is_some(),
-        "submit stays disabled"
+        said.as_str()
+            .unwrap_or_default()
+            .starts_with("Not sent: common name fruits.example.com not allowed"),
+        "{said}"
     );
-    submit.click().await.ok();
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let requests = browser.network_requests().await?;
     assert!(
         !requests.iter().any(|r| r.url.contains("/sign/")),

@@ -39,6 +39,9 @@ async fn every_route_through_the_navigation() -> anyhow::Result<()> {
         "{status}"
     );
 
+    // Signed in, every page is reachable through the navigation (signed out, the pages
+    // that need a session send the visitor to sign in: `navigation.rs`).
+    crate::request::sign_in(&browser, &server, &server.root_token()?).await?;
     for page in nav::PAGES.iter().filter(|p| p.path != nav::OVERVIEW.path) {
         let link = c
             .find(Locator::XPath(&format!(

@@ -31,6 +31,20 @@ pub struct FormCheck {
 }
 
 impl FormCheck {
+    /// The first problem, in field order, for the form's one-line summary.
+    pub fn first_error(&self) -> Option<String> {
+        [
+            self.common_name.clone().err(),
+            self.alt_names.clone().err(),
+            self.ip_sans.clone().err(),
+            self.ttl.clone().err(),
+            self.key.clone().err(),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+    }
+
     pub fn ok(&self) -> bool {
         self.common_name.is_ok()
             && self.alt_names.is_ok()

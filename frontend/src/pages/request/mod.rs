@@ -14,6 +14,7 @@ use shared::nav;
 
 use crate::api::{self, ApiError};
 use crate::components::PageHeader;
+use crate::session::{SESSION_ENDED, SessionContext};
 use crate::worker::CryptoWorker;
 use form::{FormInput, check, hint_for, key_options, parse_key, split_list};
 use result::{Issued, IssuedView};
@@ -42,36 +43,29 @@ fn now_unix() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
 
+/// Shown before any way of leaving the page while the only copy of a private key is in it.
+const UNSAVED_KEY: &str = "The private key has not been saved and exists only in this page. Leave anyway (the key is lost)?";
+/// Shown before a second Generate replaces an unsaved key.
+const REPLACE_KEY: &str =
+    "The private key of the last certificate has not been saved. Generate a new one and lose it?";
+
 #[component]
 pub fn Request() -> impl IntoView {
-    // Nothing is asked of Vault until `/api/session` says someone is signed in.
-    let session = expect_context::<crate::app::SessionContext>();
-    let signed_in = move || session.info.get().map(|i| i.signed_in);
-    let mounts = LocalResource::new(move || {
-        let state = signed_in();
-        async move {
-            match state {
-                Some(true) => api::vault::pki_mounts().await,
-                Some(false) => Err(ApiError::Status {
-                    status: 401,
-                    messages: vec!["not signed in".into()],
-                }),
-                None => std::future::pending().await,
-            }
-        }
-    });
+    // `RequireSession` renders this page only once someone is signed in. Every PKI mount
+    // the token can see, with its roles and those the token may sign with.
+    let session = expect_context::<SessionContext>();
+    let choices = LocalResource::new(api::vault::mount_choices);
     let (mount, set_mount) = signal(String::new());
     let (role_name, set_role_name) = signal(String::new());
-    let roles = LocalResource::new(move || {
+    let roles = move || {
         let m = mount.get();
-        async move {
-            if m.is_empty() {
-                Ok(vec![])
-            } else {
-                api::vault::roles(&m).await
-            }
-        }
-    });
+        choices.get().and_then(|c| c.ok()).map(|list| {
+            list.into_iter()
+                .find(|c| c.path == m)
+                .map(|c| c.roles)
+                .unwrap_or_default()
+        })
+    };
     let role = LocalResource::new(move || {
         let (m, r) = (mount.get(), role_name.get());
         async move {
@@ -82,26 +76,27 @@ pub fn Request() -> impl IntoView {
             }
         }
     });
-    // Pick the first mount and role once they are known.
+    // Preselect a mount with a role the token may sign with (not just the first mount).
     Effect::new(move |_| {
-        if let Some(Ok(list)) = mounts.get()
+        if let Some(Ok(list)) = choices.get()
             && mount.try_get_untracked().is_some_and(|m| m.is_empty())
-            && let Some(first) = list
-                .iter()
-                .find(|m| m.path.contains("int"))
-                .or(list.first())
+            && let Some((m, r)) = api::vault::preferred(&list)
         {
-            set_mount.set(first.path.clone());
+            set_role_name.set(r);
+            set_mount.set(m);
         }
     });
-    Effect::new(move |_| {
-        if let Some(Ok(list)) = roles.get() {
-            let current = role_name.try_get_untracked().unwrap_or_default();
-            if !list.contains(&current) {
-                set_role_name.set(list.first().cloned().unwrap_or_default());
-            }
-        }
-    });
+    // Another mount chosen: its first usable role (else its first role).
+    let choose_mount = move |m: String| {
+        let first = choices
+            .get_untracked()
+            .and_then(|c| c.ok())
+            .and_then(|list| list.into_iter().find(|c| c.path == m))
+            .and_then(|c| c.usable.first().or(c.roles.first()).cloned())
+            .unwrap_or_default();
+        set_role_name.set(first);
+        set_mount.set(m);
+    };
 
     let input = RwSignal::new(FormInput::default());
     let loaded_role = move || role.get().flatten().and_then(|r| r.ok());
@@ -120,53 +115,80 @@ pub fn Request() -> impl IntoView {
         }
     });
     let verdict = Memo::new(move |_| loaded_role().map(|r| check(&r, &input.get())));
+    // A field's verdict is shown once the person has left it (or pressed submit), not
+    // while they are still typing into an empty form.
+    let touched = RwSignal::new(Vec::<&'static str>::new());
+    let submitted = RwSignal::new(false);
+    let touch = move |id: &'static str| {
+        if !touched.with_untracked(|t| t.contains(&id)) {
+            touched.update(|t| t.push(id));
+        }
+    };
+    let shown = move |id: &'static str| submitted.get() || touched.with(|t| t.contains(&id));
+    // One polite announcement per submit with errors, not one per keystroke.
+    let form_status = RwSignal::new(String::new());
 
     let stage = RwSignal::new(Stage::Idle);
     let key_saved = RwSignal::new(true);
-    // Warn before leaving while the only copy of a private key is in this page. The
-    // listener goes with the page (a later page load must not touch this page's state).
-    let listener = window_event_listener(leptos::ev::beforeunload, move |ev| {
-        if !key_saved.try_get_untracked().unwrap_or(true) {
-            ev.prevent_default();
-            ev.set_return_value("The private key has not been saved. Leave anyway?");
-        }
+    // While the only copy of a private key is in this page, every way of leaving it (a
+    // link, the menu, sign-out, reload, close) asks first; see `crate::session`.
+    Effect::new(move |_| {
+        crate::session::set_unsaved((!key_saved.get()).then_some(UNSAVED_KEY));
     });
-    on_cleanup(move || listener.remove());
+    on_cleanup(|| crate::session::set_unsaved(None));
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(r) = loaded_role() else { return };
         let i = input.get_untracked();
-        if stage.get_untracked().busy() || !check(&r, &i).ok() {
+        if stage.get_untracked().busy() {
             return;
+        }
+        submitted.set(true);
+        let verdict = check(&r, &i);
+        if !verdict.ok() {
+            form_status.set(format!(
+                "Not sent: {} — see the field marked below.",
+                verdict.first_error().unwrap_or_default()
+            ));
+            return;
+        }
+        form_status.set(String::new());
+        if !key_saved.get_untracked() {
+            if !window().confirm_with_message(REPLACE_KEY).unwrap_or(false) {
+                return;
+            }
+            key_saved.set(true);
         }
         let (m, rn) = (mount.get_untracked(), role_name.get_untracked());
         leptos::task::spawn_local(request_certificate(m, rn, i, stage, key_saved));
     };
 
-    let field = move |f: fn(&form::FormCheck) -> Result<(), String>| {
-        move || verdict.get().and_then(|v| f(&v).err())
+    let field = move |id: &'static str, f: fn(&form::FormCheck) -> Result<(), String>| {
+        move || {
+            if !shown(id) {
+                return None;
+            }
+            verdict.get().and_then(|v| f(&v).err())
+        }
     };
-    let cn_error = field(|v| v.common_name.clone());
-    let alt_error = field(|v| v.alt_names.clone());
-    let ip_error = field(|v| v.ip_sans.clone());
-    let key_error = field(|v| v.key.clone());
-    let ttl_note = move || {
-        verdict.get().and_then(|v| match v.ttl {
-            Ok(note) => note,
-            Err(e) => Some(e),
-        })
-    };
-    let can_submit = move || verdict.get().is_some_and(|v| v.ok()) && !stage.get().busy();
+    let cn_error = field("common_name", |v| v.common_name.clone());
+    let alt_error = field("alt_names", |v| v.alt_names.clone());
+    let ip_error = field("ip_sans", |v| v.ip_sans.clone());
+    let key_error = field("key", |v| v.key.clone());
+    let ttl_error = field("ttl", |v| v.ttl.clone().map(|_| ()));
+    // A TTL above the role's maximum is not an error: Vault clamps it. A note says so.
+    let ttl_note = move || verdict.get().and_then(|v| v.ttl.ok().flatten());
+    let can_submit = move || loaded_role().is_some() && !stage.get().busy();
 
     view! {
         <PageHeader page=nav::REQUEST lead="Generate a private key and CSR in this browser, have a role sign it, and download the key, certificate, chain, PKCS#12 or a Kubernetes Secret. The private key never leaves this page."/>
-        {move || match mounts.get() {
-            None => view! { <p class="progress" role="status">"Loading PKI mounts…"</p> }.into_any(),
-            Some(Err(e)) if matches!(e.status(), Some(401 | 403)) => view! {
+        {move || match choices.get() {
+            None => view! { <p class="progress" role="status"><span class="spinner" aria-hidden="true"></span>"Loading PKI mounts and roles…"</p> }.into_any(),
+            Some(Err(e)) if matches!(e.status(), Some(403)) => view! {
                 <section class="notice" role="status">
-                    <h2>"Sign in first"</h2>
-                    <p>"Requests are signed with your Vault token's permissions. " <A href=nav::SIGN_IN.path>"Sign in"</A> " and come back."</p>
+                    <h2>"Your token cannot list the PKI mounts"</h2>
+                    <p>"The request page reads " <code>"sys/mounts"</code> " to find the PKI mounts. Ask the PKI admin for a policy with " <code>"read"</code> " on " <code>"sys/mounts"</code> ", or " <A href=nav::SIGN_IN.path>"sign in"</A> " with another token."</p>
                     <p class="muted">{e.to_string()}</p>
                 </section>
             }.into_any(),
@@ -178,17 +200,16 @@ pub fn Request() -> impl IntoView {
                 <form class="request-form" on:submit=submit novalidate>
                     <div class="field">
                         <label for="mount">"PKI mount"</label>
-                        <select id="mount" name="mount" on:change=move |ev| set_mount.set(event_target_value(&ev)) prop:value=mount>
-                            {list.into_iter().map(|m| { let label = m.path.clone(); view! { <option value=m.path>{label}</option> } }).collect_view()}
+                        <select id="mount" name="mount" on:change=move |ev| choose_mount(event_target_value(&ev)) prop:value=mount>
+                            {list.into_iter().map(|m| { let label = if m.usable.is_empty() { format!("{} (no role you may sign with)", m.path) } else { m.path.clone() }; view! { <option value=m.path>{label}</option> } }).collect_view()}
                         </select>
                     </div>
                     <div class="field">
                         <label for="role">"Role"</label>
-                        {move || match roles.get() {
+                        {move || match roles() {
                             None => view! { <p class="progress">"Loading roles…"</p> }.into_any(),
-                            Some(Err(e)) => view! { <p class="error" role="alert">{format!("Could not list roles: {e}")}</p> }.into_any(),
-                            Some(Ok(names)) if names.is_empty() => view! { <p class="error">"This mount has no roles."</p> }.into_any(),
-                            Some(Ok(names)) => view! {
+                            Some(names) if names.is_empty() => view! { <p class="error">"This mount has no roles (or your token may not list them). Pick another mount."</p> }.into_any(),
+                            Some(names) => view! {
                                 <select id="role" name="role" on:change=move |ev| set_role_name.set(event_target_value(&ev)) prop:value=role_name>
                                     {names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
                                 </select>
@@ -200,22 +221,23 @@ pub fn Request() -> impl IntoView {
                             Some(Err(e)) => format!("Could not read the role: {e}"),
                         }}</p>
                     </div>
-                    <FieldInput id="common_name" label="Common name" placeholder="app.example.com" error=Signal::derive(cn_error)
+                    <FieldInput id="common_name" label="Common name" placeholder="app.example.com" error=Signal::derive(cn_error) on_blur=Callback::new(move |()| touch("common_name"))
                         value=Signal::derive(move || input.with(|i| i.common_name.clone())) on_input=Callback::new(move |v| input.update(|i| i.common_name = v))/>
-                    <FieldInput id="alt_names" label="More DNS names (optional, comma separated)" placeholder="www.app.example.com" error=Signal::derive(alt_error)
+                    <FieldInput id="alt_names" label="More DNS names (optional, comma separated)" placeholder="www.app.example.com" error=Signal::derive(alt_error) on_blur=Callback::new(move |()| touch("alt_names"))
                         value=Signal::derive(move || input.with(|i| i.alt_names.clone())) on_input=Callback::new(move |v| input.update(|i| i.alt_names = v))/>
-                    <FieldInput id="ip_sans" label="IP addresses (optional)" placeholder="10.0.0.5" error=Signal::derive(ip_error)
+                    <FieldInput id="ip_sans" label="IP addresses (optional)" placeholder="10.0.0.5" error=Signal::derive(ip_error) on_blur=Callback::new(move |()| touch("ip_sans"))
                         value=Signal::derive(move || input.with(|i| i.ip_sans.clone())) on_input=Callback::new(move |v| input.update(|i| i.ip_sans = v))/>
-                    <FieldInput id="ttl" label="Lifetime (TTL, optional)" placeholder="e.g. 10m, 24h; empty: the role's default" error=Signal::derive(ttl_note)
+                    <FieldInput id="ttl" label="Lifetime (TTL, optional)" placeholder="e.g. 10m, 24h; empty: the role's default" error=Signal::derive(ttl_error) note=Signal::derive(ttl_note) on_blur=Callback::new(move |()| touch("ttl"))
                         value=Signal::derive(move || input.with(|i| i.ttl.clone())) on_input=Callback::new(move |v| input.update(|i| i.ttl = v))/>
                     <div class="field">
                         <label for="key">"Key algorithm"</label>
-                        <select id="key" name="key" prop:value=move || input.with(|i| i.key.clone()) on:change=move |ev| input.update(|i| i.key = event_target_value(&ev))>
+                        <select id="key" name="key" aria-describedby="key-error" prop:value=move || input.with(|i| i.key.clone()) on:change=move |ev| input.update(|i| i.key = event_target_value(&ev)) on:blur=move |_| touch("key")>
                             {move || loaded_role().map(|r| key_options(&r).into_iter().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view())}
                         </select>
-                        <p class="field-error" id="key-error" role="alert">{key_error}</p>
+                        <p class="field-error" id="key-error">{key_error}</p>
                     </div>
                     <button type="submit" class="primary" disabled=move || !can_submit()>"Generate key and request certificate"</button>
+                    <p class="form-status" role="status" aria-live="polite" data-form-status="">{move || form_status.get()}</p>
                 </form>
             }.into_any(),
         }}
@@ -228,7 +250,12 @@ pub fn Request() -> impl IntoView {
                 Stage::Failed { message, hint } => view! {
                     <div class="error" role="alert">
                         <p><strong>"The request failed: "</strong>{message}</p>
-                        {hint.map(|h| view! { <p class="hint">{h}</p> })}
+                        // Refused because the session is gone (signed out in another tab,
+                        // expired): say that, not that the token's policies are wrong.
+                        {move || {
+                            let h = if session.is_ended() { Some(format!("{SESSION_ENDED}: nothing was signed.")) } else { hint.clone() };
+                            h.map(|h| view! { <p class="hint">{h}</p> })
+                        }}
                     </div>
                 }.into_any(),
                 Stage::Done(issued) => view! { <IssuedView issued=*issued on_key_saved=Callback::new(move |_| key_saved.set(true))/> }.into_any(),
@@ -256,16 +283,29 @@ fn FieldInput(
     placeholder: &'static str,
     value: Signal<String>,
     on_input: Callback<String>,
+    on_blur: Callback<()>,
     error: Signal<Option<String>>,
+    /// Information that is no error (shown without `aria-invalid`).
+    #[prop(optional)]
+    note: Option<Signal<Option<String>>>,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
+    let note_id = format!("{id}-note");
+    let described_by = if note.is_some() {
+        format!("{error_id} {note_id}")
+    } else {
+        error_id.clone()
+    };
+    // The error is read out with the field (`aria-describedby`); no live region, so it is
+    // not announced again on every keystroke.
     view! {
         <div class="field">
             <label for=id>{label}</label>
             <input id=id name=id type="text" autocomplete="off" spellcheck="false" placeholder=placeholder
-                prop:value=value on:input=move |ev| on_input.run(event_target_value(&ev))
-                aria-invalid=move || if error.get().is_some() { "true" } else { "false" } aria-describedby=error_id.clone()/>
-            <p class="field-error" id=error_id role="alert">{move || error.get()}</p>
+                prop:value=value on:input=move |ev| on_input.run(event_target_value(&ev)) on:blur=move |_| on_blur.run(())
+                aria-invalid=move || if error.get().is_some() { "true" } else { "false" } aria-describedby=described_by/>
+            <p class="field-error" id=error_id>{move || error.get()}</p>
+            {note.map(|n| view! { <p class="field-note" id=note_id>{move || n.get()}</p> })}
         </div>
     }
 }
@@ -299,7 +339,6 @@ async fn request_certificate(
         .unwrap_or_default()
         .to_string();
     let csr = generated["csrPem"].as_str().unwrap_or_default().to_string();
-    key_saved.set(false);
 
     stage.set(Stage::Signing);
     let req = api::vault::SignRequest {
@@ -349,5 +388,7 @@ async fn request_certificate(
         warnings,
         inspection,
     };
+    // From here the key is worth keeping: it is the only copy, and it has a certificate.
+    key_saved.set(false);
     stage.set(Stage::Done(Box::new(issued)));
 }
