@@ -8,6 +8,7 @@ mod differential;
 mod ha;
 mod kubernetes;
 mod login_limits;
+mod navigation;
 mod plugin;
 mod proxy;
 mod request;
