@@ -1373,7 +1373,7 @@ fn parameters_allowed(perms: &Permissions, data: Option<&Map<String, Value>>) ->
             perms
                 .denied_parameters
                 .get(&name.to_lowercase())
-                .is_some_and(|list| value_in_list(value, list))
+                .is_some_and(|list| value_in_list(value, list, true))
         });
         if denied {
             return false;
@@ -1389,16 +1389,24 @@ fn parameters_allowed(perms: &Permissions, data: Option<&Map<String, Value>>) ->
     data.iter().all(
         |(name, value)| match perms.allowed_parameters.get(&name.to_lowercase()) {
             None => allowed_all,
-            Some(list) => value_in_list(value, list),
+            Some(list) => value_in_list(value, list, false),
         },
     )
 }
 
 /// An empty list matches anything; strings match with a leading and/or trailing `*` glob.
-fn value_in_list(value: &Value, list: &[Value]) -> bool {
+///
+/// Numbers: Vault compares the request's `json.Number` with the policy's integer by
+/// `reflect.DeepEqual`, which is never true, so in OpenBao 2.7.2 a number in the request
+/// matches no listed value. We keep that where it refuses (`allowed_parameters`:
+/// `numbers_match` false) but not where it would let a request through that the policy
+/// names (`denied_parameters`: numbers compared by value, so `"key_bits" = [1024]`
+/// denies `1024`; a documented departure).
+fn value_in_list(value: &Value, list: &[Value], numbers_match: bool) -> bool {
     list.is_empty()
         || list.iter().any(|item| match (item, value) {
             (Value::String(pattern), Value::String(v)) => globbed_strings_match(pattern, v),
+            (_, Value::Number(_)) if !numbers_match => false,
             _ => item == value,
         })
 }
@@ -2073,6 +2081,37 @@ mod tests {
         assert!(d(json!("5x")).is_err());
         assert!(d(json!(-1)).is_err());
         assert!(d(json!(true)).is_err());
+    }
+
+    #[test]
+    fn numbers_in_parameter_lists() {
+        let acl = acl_of(&[r#"
+            path "pki/roles/allowed" {
+              capabilities = ["update"]
+              allowed_parameters = {
+                "key_bits" = [2048]
+                "ttl" = []
+              }
+            }
+            path "pki/roles/denied" {
+              capabilities = ["update"]
+              denied_parameters = {
+                "key_bits" = [1024]
+              }
+            }
+        "#]);
+        let allowed = |path: &str, value: Value| {
+            let d = data(value);
+            acl.authorize(&AclRequest::new(path, Update).with_data(&d))
+                .allowed
+        };
+        // As OpenBao: a number never matches an allowed value.
+        assert!(!allowed("pki/roles/allowed", json!({"key_bits": 2048})));
+        assert!(!allowed("pki/roles/allowed", json!({"key_bits": "2048"})));
+        assert!(allowed("pki/roles/allowed", json!({"ttl": 5})));
+        // Departure: a denied number denies.
+        assert!(!allowed("pki/roles/denied", json!({"key_bits": 1024})));
+        assert!(allowed("pki/roles/denied", json!({"key_bits": 2048})));
     }
 
     #[test]
