@@ -246,10 +246,10 @@ impl Engine {
             .acl
             .authorize(&policy::AclRequest::new(&req.path, req.operation).with_data(&req.data));
         if !decision.allowed {
-            return Err(EngineError::PermissionDenied);
+            return Err(EngineError::AclDenied);
         }
         if route.backend.needs_sudo(&route.rel, req.operation) && !decision.sudo {
-            return Err(EngineError::PermissionDenied);
+            return Err(EngineError::AclDenied);
         }
         Ok(())
     }

@@ -85,6 +85,11 @@ pub enum EngineError {
     BadRequest(String),
     #[error("permission denied")]
     PermissionDenied,
+    /// A valid token whose policies do not allow the request: `permission denied` in the
+    /// audit log, and in the answer Go's multierror wording, as OpenBao words this one
+    /// (a missing or unknown token is plain [`EngineError::PermissionDenied`]).
+    #[error("permission denied")]
+    AclDenied,
     /// 403 with the reason, as Vault's `CodedError(403, ...)` (an auth method's refusal).
     #[error("{0}")]
     Forbidden(String),
@@ -101,7 +106,9 @@ impl EngineError {
     pub fn status(&self) -> u16 {
         match self {
             EngineError::BadRequest(_) => 400,
-            EngineError::PermissionDenied | EngineError::Forbidden(_) => 403,
+            EngineError::PermissionDenied | EngineError::AclDenied | EngineError::Forbidden(_) => {
+                403
+            }
             EngineError::NotFound(_) => 404,
             EngineError::Unsupported => 405,
             EngineError::Internal(_) => 500,
@@ -111,6 +118,7 @@ impl EngineError {
     pub fn messages(&self) -> Vec<String> {
         match self {
             EngineError::NotFound(m) if m.is_empty() => vec![],
+            EngineError::AclDenied => vec!["1 error occurred:\n\t* permission denied\n\n".into()],
             e => vec![e.to_string()],
         }
     }

@@ -107,11 +107,6 @@ const ROLE_ANSWERS: &[&str] = &[
 
 const KNOWN: &[Known] = &[
     Known {
-        steps: &["issue with the signer token"],
-        diffs: &["errors: engine \"permission denied\""],
-        section: "Go multierror wrapping is not reproduced everywhere",
-    },
-    Known {
         steps: &["write policy bad HCL"],
         diffs: &["errors: engine \"failed to parse policy: "],
         section: "HCL parse errors come from a different parser",
