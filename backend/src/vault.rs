@@ -277,7 +277,20 @@ pub fn api_path(uri: &Uri) -> Result<ApiPath, EngineError> {
     let path = decoded.strip_prefix('/').unwrap_or(&decoded);
     let path = path.trim_end_matches('/');
     engine::check_canonical(path)?;
-    Ok(ApiPath::Path(path.to_string()))
+    Ok(ApiPath::Path(lower_policy_name(path)))
+}
+
+/// Policy names are case-insensitive (stored lower-cased), so OpenBao lower-cases the name
+/// in `sys/policies/acl/<name>` and `sys/policy/<name>` before the ACL sees the path: a
+/// rule on one spelling then covers every spelling (`.../ADMIN` cannot dodge a deny on
+/// `.../admin`).
+fn lower_policy_name(path: &str) -> String {
+    for prefix in ["sys/policies/acl/", "sys/policy/"] {
+        if let Some(name) = path.strip_prefix(prefix) {
+            return format!("{prefix}{}", name.to_lowercase());
+        }
+    }
+    path.to_string()
 }
 
 /// Whether the path as sent ends in `/`, literally or percent-encoded (Vault refuses
@@ -446,6 +459,9 @@ mod tests {
         check("/v1/pki/ca/pem/", path("pki/ca/pem"));
         check("/v1", path(""));
         check("/v1/pki/a%2Fb", path("pki/a/b"));
+        check("/v1/sys/policies/acl/Admin", path("sys/policies/acl/admin"));
+        check("/v1/sys/policy/ADMIN", path("sys/policy/admin"));
+        check("/v1/PKI/roles/Web", path("PKI/roles/Web"));
         // Unclean as sent: redirected to the clean path, query kept (OpenBao's 307).
         check(
             "/v1/sys//policies/acl/x",

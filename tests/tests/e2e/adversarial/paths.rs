@@ -34,6 +34,7 @@ pub fn cases() -> Vec<Case> {
         crate::case!("a trailing slash does not pass a deny glob", trailing_slash),
         crate::case!("mount paths are case-sensitive", mixed_case_mount),
         crate::case!("the redirect keeps the query", redirect_keeps_query),
+        crate::case!("a policy name's case cannot dodge a rule", policy_name_case),
     ]
 }
 
@@ -419,5 +420,62 @@ async fn redirect_keeps_query(t: &Target) -> anyhow::Result<()> {
         "GET sys//health?...",
         &r,
         "/v1/sys/health?standbyok=true",
+    )
+}
+
+async fn policy_name_case(t: &Target) -> anyhow::Result<()> {
+    t.policy(
+        "adv-paths-protected",
+        r#"path "adv/protected" { capabilities = ["read"] }"#,
+    )
+    .await?;
+    let token = token_for(
+        t,
+        "adv-paths-name-case",
+        r#"
+path "sys/policies/acl/*" {
+  capabilities = ["create", "read", "update"]
+}
+path "sys/policies/acl/adv-paths-protected" {
+  capabilities = ["deny"]
+}
+path "sys/policy/Adv-Paths-Mixed" {
+  capabilities = ["create", "read", "update"]
+}
+"#,
+    )
+    .await?;
+    let body = json!({ "policy": ESCALATION });
+    for path in [
+        "sys/policies/acl/ADV-PATHS-PROTECTED",
+        "sys/policies/acl/Adv-Paths-Protected",
+        "sys/policy/ADV-PATHS-PROTECTED",
+    ] {
+        let r = t
+            .call(Method::PUT, path, Some(&token), body.clone())
+            .await?;
+        expect(t, &format!("PUT {path}"), &r, 403, "permission denied")?;
+    }
+    if policy_text(t, "adv-paths-protected")
+        .await?
+        .contains(r#"path "*""#)
+    {
+        anyhow::bail!("[{}] the protected policy was rewritten", t.name());
+    }
+    // The ACL sees the lower-cased name: a rule written with capitals matches nothing.
+    let r = t
+        .call(
+            Method::PUT,
+            "sys/policy/Adv-Paths-Mixed",
+            Some(&token),
+            json!({ "policy": r#"path "adv/m" { capabilities = ["read"] }"# }),
+        )
+        .await?;
+    expect(
+        t,
+        "PUT sys/policy/Adv-Paths-Mixed",
+        &r,
+        403,
+        "permission denied",
     )
 }
