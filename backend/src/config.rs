@@ -104,9 +104,9 @@ pub struct Config {
     #[arg(long, env = "PKI_CONSOLE_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
 
-    /// How long a client may take to send a request's body, counted from its head, and
-    /// to take (read) an answer once it stopped reading (`30s`); then 408 and the
-    /// connection is closed.
+    /// How long a client may take to send a request's body, counted from its head (then
+    /// 408 and the connection is closed), and to take more of an answer once it stopped
+    /// reading (then the connection is closed) (`30s`).
     #[arg(long, env = "PKI_CONSOLE_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub body_timeout: Duration,
 

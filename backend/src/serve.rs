@@ -9,10 +9,11 @@
 //!
 //! A request's body must arrive within `--body-timeout` of its head, else the answer is
 //! 408 and the connection is closed. The number of connections is capped below the
-//! open-file limit: at the cap, the connection that has waited longest without a request
-//! in progress (new, trickling a head, or kept alive) is closed to make room, so a flood
-//! of idle or slow connections cannot lock out a client that sends its request; when
-//! every connection is in a request, accepting waits (the kernel queues the rest).
+//! open-file limit: at the cap, the connections that have waited longest without a
+//! request in progress (new, trickling a head, or kept alive) are closed to make room (a
+//! 64th of the cap at a time), so a flood of idle or slow connections cannot lock out a
+//! client that sends its request; when every connection is in a request, accepting waits
+//! (the kernel queues the rest).
 //!
 //! Graceful shutdown as `axum::serve` does it: stop accepting, let each connection finish
 //! its request in flight (the watchdog still applies), then return.
@@ -177,7 +178,9 @@ pub async fn serve(
                         "connection limit reached: closing the longest-idle connections to make room"
                     );
                 }
-                registry.evict_one();
+                // A few at a time (1/64 of the cap), so that during a flood the next
+                // accepts find a slot without waiting for each close in turn.
+                registry.evict_oldest((limits.max_connections / 64).clamp(1, 64));
                 tokio::select! {
                     p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
                     () = &mut shutdown => break 'accept,
@@ -253,10 +256,10 @@ impl ConnState {
     fn start_request(&self) {
         self.want_first_byte.store(false, Ordering::Relaxed);
         self.write_blocked.store(false, Ordering::Relaxed);
+        // No need to ring: the watchdog finds the request when its old deadline comes.
         *self.phase() = Phase::Busy {
             write_blocked: None,
         };
-        self.wake.notify_one();
     }
 
     fn finish_request(&self) {
@@ -337,7 +340,7 @@ impl ConnState {
     }
 }
 
-/// The open connections, to pick one to close at the cap.
+/// The open connections, to pick the ones to close at the cap.
 #[derive(Debug, Default)]
 struct Registry {
     conns: Mutex<HashMap<u64, Arc<ConnState>>>,
@@ -365,23 +368,24 @@ impl Registry {
         conn
     }
 
-    /// Asks the connection that has waited longest without a request to close; false
-    /// when every connection is in a request.
-    fn evict_one(&self) -> bool {
+    /// Asks the `n` connections that have waited longest without a request to close;
+    /// returns how many were asked (0 when every connection is in a request).
+    fn evict_oldest(&self, n: usize) -> usize {
         let conns = self.lock();
-        let oldest = conns
+        let mut waiting: Vec<_> = conns
             .values()
             .filter(|c| !c.evicted.load(Ordering::Relaxed))
             .filter_map(|c| c.phase().waiting_since().map(|t| (t, c)))
-            .min_by_key(|(t, _)| *t);
-        match oldest {
-            Some((_, c)) => {
-                c.evicted.store(true, Ordering::Relaxed);
-                c.wake.notify_one();
-                true
-            }
-            None => false,
+            .collect();
+        if waiting.len() > n {
+            waiting.select_nth_unstable_by_key(n, |(t, _)| *t);
+            waiting.truncate(n);
         }
+        for (_, c) in &waiting {
+            c.evicted.store(true, Ordering::Relaxed);
+            c.wake.notify_one();
+        }
+        waiting.len()
     }
 }
 
@@ -456,13 +460,15 @@ async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
         let mut req = req.map(|body| {
             Body::new(BodyDeadline {
                 inner: body,
-                sleep: Box::pin(tokio::time::sleep(limits.body)),
+                deadline: Instant::now() + limits.body,
+                sleep: None,
                 timed_out: timed_out.clone(),
                 limit: limits.body,
             })
         });
         // The client's address, for the audit log's `remote_address` (`vault::handle`).
-        req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         let app = app.clone();
         let conn = conn.clone();
         async move {
@@ -544,10 +550,12 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-/// A request body that fails once `--body-timeout` has passed since the head.
+/// A request body that fails once `--body-timeout` has passed since the head (the
+/// timer is only set when the body is not already there).
 struct BodyDeadline {
     inner: Incoming,
-    sleep: Pin<Box<Sleep>>,
+    deadline: Instant,
+    sleep: Option<Pin<Box<Sleep>>>,
     timed_out: Arc<AtomicBool>,
     limit: Duration,
 }
@@ -563,7 +571,12 @@ impl hyper::body::Body for BodyDeadline {
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
-            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+            Poll::Pending => match this
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(this.deadline)))
+                .as_mut()
+                .poll(cx)
+            {
                 Poll::Ready(()) => {
                     this.timed_out.store(true, Ordering::Relaxed);
                     Poll::Ready(Some(Err(format!(
@@ -689,6 +702,45 @@ impl AsyncWrite for Watched {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn at_the_cap_the_longest_waiting_connections_without_a_request_go_first() {
+        let registry = Registry::default();
+        let now = Instant::now();
+        let conns: Vec<_> = (0..5).map(|_| registry.add()).collect();
+        // 0 waited longest but is in a request; then 1, 2, 3 (kept alive), 4 newest.
+        for (i, c) in conns.iter().enumerate() {
+            let since = now - Duration::from_secs(10 - i as u64);
+            *c.phase() = match i {
+                0 => Phase::Busy {
+                    write_blocked: None,
+                },
+                3 => Phase::Idle {
+                    since,
+                    first_byte: None,
+                },
+                _ => Phase::Fresh { since },
+            };
+        }
+        assert_eq!(registry.evict_oldest(2), 2);
+        let evicted = |i: usize| conns[i].evicted.load(Ordering::Relaxed);
+        assert!(!evicted(0) && evicted(1) && evicted(2) && !evicted(3) && !evicted(4));
+        // Already asked ones are not counted again; busy ones never.
+        assert_eq!(registry.evict_oldest(5), 2);
+        assert!(!evicted(0) && evicted(3) && evicted(4));
+        assert_eq!(registry.evict_oldest(1), 0);
+        // The watchdog of an evicted connection fires at once.
+        let limits = Limits {
+            header: Duration::from_secs(60),
+            body: Duration::from_secs(60),
+            idle: Duration::from_secs(60),
+            max_connections: 5,
+        };
+        let why = tokio::time::timeout(Duration::from_secs(1), conns[1].watchdog(limits))
+            .await
+            .expect("an evicted connection's watchdog fires");
+        assert!(why.contains("connection limit"), "{why}");
+    }
 
     #[test]
     fn the_connection_cap_leaves_room_below_the_open_file_limit() {

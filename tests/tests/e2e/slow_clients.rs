@@ -232,6 +232,16 @@ async fn probe_health(authority: &str) -> anyhow::Result<Duration> {
     Ok(t.elapsed())
 }
 
+/// Time a TCP connect alone (the kernel's accept queue), to tell a slow accept from a
+/// slow answer in the report.
+async fn probe_connect(authority: &str) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    let _tcp = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(authority))
+        .await
+        .context("connect did not complete within 5 s")??;
+    Ok(t.elapsed())
+}
+
 /// Time and check one sign request on a fresh connection.
 async fn probe_sign(authority: &str, token: &str, body: &str) -> anyhow::Result<Duration> {
     let head = format!(
@@ -399,14 +409,17 @@ async fn slow_and_idle_clients_are_closed_and_do_not_lock_others_out() -> anyhow
     let flood = run_all(&authority, kinds, None).await;
     let mut health = Vec::new();
     let mut signs = Vec::new();
+    let mut connects = Vec::new();
     // Probe for as long as the flood lasts (the body timeout plus a margin).
     while flood_started.elapsed() < BODY + Duration::from_secs(3) {
-        let (h, s) = tokio::join!(
+        let (h, s, c) = tokio::join!(
             probe_health(&authority),
-            probe_sign(&authority, &recipe.signer_token, &sign_body)
+            probe_sign(&authority, &recipe.signer_token, &sign_body),
+            probe_connect(&authority)
         );
         health.push(h?);
         signs.push(s?);
+        connects.push(c?);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let mut outcomes = Vec::new();
@@ -419,6 +432,7 @@ async fn slow_and_idle_clients_are_closed_and_do_not_lock_others_out() -> anyhow
     }
     let slowest_health = health.iter().max().copied().unwrap_or_default();
     let slowest_sign = signs.iter().max().copied().unwrap_or_default();
+    let slowest_connect = connects.iter().max().copied().unwrap_or_default();
     let made_room = outcomes
         .iter()
         .filter(|o| o.closed_after.is_some_and(|d| d + EARLY < HEADER))
@@ -426,7 +440,7 @@ async fn slow_and_idle_clients_are_closed_and_do_not_lock_others_out() -> anyhow
     let got_408 = outcomes.iter().filter(|o| o.status() == Some(408)).count();
     eprintln!(
         "flood of 2000: {} connected, {failed_connects} failed to connect, {made_room} closed early to make room, \
-         {got_408} got 408; {} /healthz (slowest {slowest_health:?}), {} signs (slowest {slowest_sign:?})",
+         {got_408} got 408; {} /healthz (slowest {slowest_health:?}), {} signs (slowest {slowest_sign:?}), TCP connect slowest {slowest_connect:?}",
         outcomes.len(),
         health.len(),
         signs.len()
