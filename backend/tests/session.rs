@@ -761,6 +761,8 @@ async fn upstream_sign_out_revokes_only_a_token_the_console_minted() {
 
 #[tokio::test]
 async fn sign_in_logs_the_accessor_as_an_hmac() {
+    // A global subscriber (a thread-local one misses callsites that another test thread
+    // registered first); it sees every test's sign-ins, and each must show an HMAC.
     let logs = LogBuffer::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -768,7 +770,8 @@ async fn sign_in_logs_the_accessor_as_an_hmac() {
         .with_ansi(false)
         .with_max_level(tracing::Level::INFO)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+    tracing::callsite::rebuild_interest_cache();
 
     let (app, root, _dir) = embedded();
     sign_in(&app, json!({"token": root})).await;
@@ -778,7 +781,7 @@ async fn sign_in_logs_the_accessor_as_an_hmac() {
 
     let text = logs.text();
     let lines: Vec<&str> = text.lines().filter(|l| l.contains("signed in")).collect();
-    assert_eq!(lines.len(), 2, "{text:?}");
+    assert!(lines.len() >= 2, "{text:?}");
     for line in lines {
         assert!(line.contains("accessor=\"hmac-sha256:"), "{line}");
     }
