@@ -62,6 +62,11 @@ pub async fn handle(
             .forward(method, &uri, &path, headers, &credential, body)
             .await
     } else if let Some(engine) = state.engine.clone() {
+        if method == Method::PATCH
+            && let Some(refused) = patch_content_type(&headers)
+        {
+            return refused;
+        }
         let remote = peer.map(|Extension(ConnectInfo(addr))| addr.ip().to_string());
         embedded(engine, method, &uri, path, credential.token(), remote, body).await
     } else {
@@ -74,6 +79,25 @@ pub async fn handle(
         Credential::Cookie(s) => session::redact(res, &s.token),
         _ => res,
     }
+}
+
+/// OpenBao's refusal of a PATCH whose body is not declared a JSON merge patch (RFC 7396,
+/// what the Vault CLI and hvac send): 415, before the request is routed.
+fn patch_content_type(headers: &HeaderMap) -> Option<Response> {
+    let given = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media = given.split(';').next().unwrap_or("").trim();
+    if media.eq_ignore_ascii_case("application/merge-patch+json") {
+        return None;
+    }
+    Some(error(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        vec![format!(
+            "PATCH requires Content-Type of application/merge-patch+json, provided {given}"
+        )],
+    ))
 }
 
 /// OpenBao's answer to an unclean path (its HTTP mux cleans `//`, `/./` and `/../`

@@ -75,7 +75,7 @@ impl Mount {
 
     /// The entry as `sys/mounts` and `sys/auth` list it.
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut entry = json!({
             "type": self.kind,
             "description": self.description,
             "accessor": self.accessor,
@@ -93,7 +93,16 @@ impl Mount {
             "running_sha256": "",
             "running_plugin_version": format!("v{}+builtin.pki-console", shared::VERSION),
             "deprecation_status": "supported",
-        })
+        });
+        if self.kind == "token" {
+            // OpenBao's built-in token store: not a plugin, no options, a token type.
+            entry["options"] = Value::Null;
+            entry["config"]["token_type"] = json!("default-service");
+            if let Some(o) = entry.as_object_mut() {
+                o.remove("deprecation_status");
+            }
+        }
+        entry
     }
 }
 

@@ -404,7 +404,8 @@ pub fn handle(
                     Some((h, _)) => live_in(tx, &h, now),
                     None => Ok(None),
                 })?
-                .ok_or_else(|| EngineError::bad("invalid accessor"))?;
+                // OpenBao's wording for this one is wrapped in Go's multierror text.
+                .ok_or_else(|| EngineError::bad("1 error occurred:\n\t* invalid accessor\n\n"))?;
             Ok(Response::data(entry.lookup_data(None, now)))
         }
         ("renew-self", Operation::Create | Operation::Update) => {

@@ -40,6 +40,9 @@ struct Step {
     captures: Vec<(&'static str, &'static str)>,
     /// Keys of `data` whose values (not only types) must be equal.
     same: Vec<&'static str>,
+    /// The request's `Content-Type` (default: `application/merge-patch+json` for PATCH,
+    /// as the Vault CLI sends it, `application/json` otherwise).
+    content_type: Option<&'static str>,
     /// Compare the object at this JSON pointer instead of `data` (e.g. one entry of
     /// `sys/mounts`, whose other entries are the servers' own defaults).
     focus: Option<&'static str>,
@@ -57,6 +60,7 @@ fn step(name: &'static str, method: &'static str, path: &'static str, status: u1
         token: None,
         captures: vec![],
         same: vec![],
+        content_type: None,
         focus: None,
     }
 }
@@ -82,6 +86,10 @@ impl Step {
         self.same.extend_from_slice(keys);
         self
     }
+    fn content_type(mut self, content_type: &'static str) -> Step {
+        self.content_type = Some(content_type);
+        self
+    }
     fn focus(mut self, pointer: &'static str) -> Step {
         self.focus = Some(pointer);
         self
@@ -103,6 +111,7 @@ const ROLE_ANSWERS: &[&str] = &[
     "read role ttl 1h30m",
     "role ttl 90s",
     "read role ttl 90s",
+    "patch role",
 ];
 
 const KNOWN: &[Known] = &[
@@ -228,6 +237,19 @@ fn table() -> Vec<Step> {
         step("revoke without token field", "POST", "auth/token/revoke", 400).body(json!({})),
         step("no token", "GET", "sys/mounts", 403).anonymous(),
         step("garbage token", "GET", "sys/mounts", 403).token("garbage"),
+        step("lookup-accessor unknown", "POST", "auth/token/lookup-accessor", 400)
+            .body(json!({"accessor": "diff-no-such-accessor"})),
+        step("revoke-accessor unknown", "POST", "auth/token/revoke-accessor", 200)
+            .body(json!({"accessor": "diff-no-such-accessor"})),
+        step("create orphan token", "POST", "auth/token/create-orphan", 200)
+            .body(json!({"policies": ["default"], "ttl": "5m"})),
+        step("capabilities-self", "POST", "sys/capabilities-self", 200)
+            .token("signer")
+            .body(json!({"paths": ["pki_int/sign/diff-web", "sys/mounts"]}))
+            .same(&["capabilities", "pki_int/sign/diff-web", "sys/mounts"]),
+        step("list auth methods (token entry)", "GET", "sys/auth", 200)
+            .focus("/data/token~1")
+            .same(&["type"]),
         // ---- PKI root
         step("generate root", "POST", "pki/root/generate/internal", 200)
             .body(json!({"common_name": "Diff Root CA", "ttl": "87600h", "key_type": "ec", "key_bits": 256})),
@@ -265,6 +287,13 @@ fn table() -> Vec<Step> {
         step("read default issuer", "GET", "pki_int/issuer/default", 200)
             .same(&["issuer_name", "leaf_not_after_behavior", "usage"]),
         step("read missing issuer", "GET", "pki_int/issuer/diff-nope", 500),
+        step("read issuers config", "GET", "pki_int/config/issuers", 200)
+            .same(&["default_follows_latest_issuer"]),
+        step("rename default issuer", "PATCH", "pki_int/issuer/default", 200)
+            .body(json!({"issuer_name": "diff-int"}))
+            .same(&["issuer_name"]),
+        step("issuer name taken", "POST", "pki_int/root/generate/internal", 400)
+            .body(json!({"common_name": "Diff Root 2", "issuer_name": "diff-int"})),
         step("read CA chain (JSON)", "GET", "pki_int/cert/ca_chain", 200),
         step("read CA chain (PEM)", "GET", "pki_int/ca_chain", 200),
         // ---- roles
@@ -303,6 +332,16 @@ fn table() -> Vec<Step> {
         step("read role ttl 90s", "GET", "pki_int/roles/diff-ttl-s", 200).same(&["ttl"]),
         step("role ttl 5x", "POST", "pki_int/roles/diff-ttl-bad", 400)
             .body(json!({"allow_any_name": true, "ttl": "5x"})),
+        step("patch role as JSON", "PATCH", "pki_int/roles/diff-ttl-s", 415)
+            .body(json!({"ttl": "2m"}))
+            .content_type("application/json"),
+        step("patch role", "PATCH", "pki_int/roles/diff-ttl-s", 200)
+            .body(json!({"ttl": "2m"}))
+            .same(&["ttl"]),
+        step("patch missing role", "PATCH", "pki_int/roles/diff-missing", 400)
+            .body(json!({"ttl": "2m"})),
+        step("delete role", "DELETE", "pki_int/roles/diff-ttl-hm", 204),
+        step("read deleted role", "GET", "pki_int/roles/diff-ttl-hm", 404),
         // ---- sign and issue
         step("sign", "POST", "pki_int/sign/diff-web", 200)
             .body(json!({"csr": "{csr_www}", "common_name": "www.example.com", "ttl": "1h"}))
@@ -352,6 +391,12 @@ fn table() -> Vec<Step> {
         step("read CRL (DER)", "GET", "pki_int/crl", 200),
         step("read CRL (PEM)", "GET", "pki_int/crl/pem", 200),
         step("rotate CRL", "GET", "pki_int/crl/rotate", 200).same(&["success"]),
+        step("list revoked certs", "LIST", "pki_int/certs/revoked", 200),
+        step("sign-verbatim", "POST", "pki_int/sign-verbatim", 200)
+            .body(json!({"csr": "{csr_evil}", "ttl": "1h"})),
+        step("tidy nothing", "POST", "pki_int/tidy", 202).body(json!({})),
+        step("tidy", "POST", "pki_int/tidy", 202)
+            .body(json!({"tidy_cert_store": true, "safety_buffer": "1h"})),
         // ---- Kubernetes auth
         step("enable kubernetes", "POST", "sys/auth/kubernetes", 204).body(json!({"type": "kubernetes"})),
         step("kubernetes config without host", "POST", "auth/kubernetes/config", 400)
@@ -554,8 +599,12 @@ async fn send(
         Some(var) => Some(vars.get(var).cloned().unwrap_or_else(|| var.to_string())),
     };
     let method = Method::from_bytes(step.method.as_bytes())?;
-    let r = t
-        .call(method, &path, token.as_deref(), body)
+    let content_type = step.content_type.unwrap_or(if method == Method::PATCH {
+        "application/merge-patch+json"
+    } else {
+        "application/json"
+    });
+    let r = call(t, method, &path, token.as_deref(), content_type, body)
         .await
         .with_context(|| format!("{} {} {path}", t.name(), step.method))?;
     for (var, pointer) in &step.captures {
@@ -564,6 +613,34 @@ async fn send(
         }
     }
     Ok(r)
+}
+
+/// [`Target::call`] with a chosen `Content-Type`.
+async fn call(
+    t: &Target,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: Value,
+) -> anyhow::Result<Reply> {
+    let mut headers = vec![("content-type", content_type)];
+    if let Some(token) = token {
+        headers.push(("x-vault-token", token));
+    }
+    let bytes = if body.is_null() {
+        vec![]
+    } else {
+        body.to_string().into_bytes()
+    };
+    let res = tests::http::send(method, &format!("{}/v1/{path}", t.base), &headers, bytes).await?;
+    let text = res.text();
+    Ok(Reply {
+        status: res.status.as_u16(),
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        location: res.header("location").map(String::from),
+        text,
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

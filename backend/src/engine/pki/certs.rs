@@ -212,6 +212,9 @@ pub fn revoke(
     })
 }
 
+/// OpenBao's warning for a tidy request that enables no operation.
+const NOTHING_TO_TIDY: &str = "Manual tidy requested but no tidy operations were set. Enable at least one tidy operation to be run (tidy_cert_store / tidy_revoked_certs / tidy_invalid_certs / tidy_revoked_cert_issuer_associations / tidy_expired_issuers / tidy_move_legacy_ca_bundle / tidy_acme).";
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct TidyStatus {
     state: String,
@@ -239,9 +242,12 @@ pub fn tidy(
         b => b,
     };
     if !tidy_store && !tidy_revoked {
-        return Err(EngineError::bad(
-            "at least one tidy operation must be enabled (tidy_cert_store, tidy_revoked_certs)",
-        ));
+        // OpenBao accepts the request and only warns (nothing runs, the status stays).
+        return Ok(Response {
+            status: 202,
+            warnings: vec![NOTHING_TO_TIDY.into()],
+            ..Default::default()
+        });
     }
     let started = now();
     let cutoff = started - buffer as i64;
@@ -286,7 +292,7 @@ pub fn tidy(
     engine.store.put(&k.config("tidy-status"), &status)?;
     Ok(Response {
         status: 202,
-        warnings: vec!["Tidy operation successfully started. Any information from the operation will be printed to Vault's server logs.".into()],
+        warnings: vec!["Tidy operation successfully started. Any information from the operation will be printed to OpenBao's server logs.".into()],
         ..Default::default()
     })
 }

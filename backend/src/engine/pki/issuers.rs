@@ -595,9 +595,7 @@ fn check_issuer_name(engine: &Engine, mount: &Mount, name: &str) -> Result<(), E
         )));
     }
     if all_issuers(engine, mount)?.iter().any(|i| i.name == name) {
-        return Err(EngineError::bad(format!(
-            "issuer name already in use: {name}"
-        )));
+        return Err(EngineError::bad("issuer name already in use"));
     }
     Ok(())
 }

@@ -65,8 +65,8 @@ pub fn patch(
     name: &str,
     data: &Map<String, Value>,
 ) -> Result<Response, EngineError> {
-    let existing =
-        load(engine, mount, name)?.ok_or_else(|| EngineError::NotFound(String::new()))?;
+    let existing = load(engine, mount, name)?
+        .ok_or_else(|| EngineError::bad("Unable to fetch role entry to patch"))?;
     let role = existing
         .patch(data)
         .map_err(|e| EngineError::bad(e.to_string()))?;
