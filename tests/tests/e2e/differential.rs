@@ -438,6 +438,15 @@ fn table() -> Vec<Step> {
         step("kubernetes login without role", "POST", "auth/kubernetes/login", 400)
             .anonymous()
             .body(json!({"jwt": "{k8s_jwt}"})),
+        step("kubernetes login other namespace", "POST", "auth/kubernetes/login", 403)
+            .anonymous()
+            .body(json!({"role": "diff-k8s", "jwt": "{k8s_jwt_other_ns}"})),
+        step("kubernetes login token the cluster refuses", "POST", "auth/kubernetes/login", 403)
+            .anonymous()
+            .body(json!({"role": "diff-k8s", "jwt": "{k8s_jwt_unknown}"})),
+        step("kubernetes login wrong audience", "POST", "auth/kubernetes/login", 403)
+            .anonymous()
+            .body(json!({"role": "diff-k8s", "jwt": "{k8s_jwt_other_aud}"})),
         step("kubernetes login garbage JWT", "POST", "auth/kubernetes/login", 403)
             .anonymous()
             .body(json!({"role": "diff-k8s", "jwt": "not-a-jwt"})),
@@ -666,6 +675,21 @@ async fn differential_table_engine_vs_openbao() -> anyhow::Result<()> {
     let account = Account::new("diff-ns", "diff-sa", "0a1b2c3d-diff", &[K8S_AUDIENCE]);
     let jwt = projected(&PrivateKey::generate(KeyType::Ec, 256)?, &account)?;
     stub.register(&jwt, account);
+    let cluster_key = PrivateKey::generate(KeyType::Ec, 256)?;
+    let other_ns = Account::new("diff-other", "diff-sa", "0a1b2c3d-other", &[K8S_AUDIENCE]);
+    let jwt_other_ns = projected(&cluster_key, &other_ns)?;
+    stub.register(&jwt_other_ns, other_ns);
+    // Well formed, but the cluster does not know it (deleted service account).
+    let unknown = Account::new("diff-ns", "diff-sa", "0a1b2c3d-gone", &[K8S_AUDIENCE]);
+    let jwt_unknown = projected(&cluster_key, &unknown)?;
+    let other_aud = Account::new(
+        "diff-ns",
+        "diff-sa",
+        "0a1b2c3d-aud",
+        &["https://kubernetes.default.svc"],
+    );
+    let jwt_other_aud = projected(&cluster_key, &other_aud)?;
+    stub.register(&jwt_other_aud, other_aud);
 
     let server = Server::start().await?;
     let bao = OpenBao::dev().await?;
@@ -685,6 +709,9 @@ async fn differential_table_engine_vs_openbao() -> anyhow::Result<()> {
     shared_vars.insert("k8s_host".to_string(), stub.url.clone());
     shared_vars.insert("k8s_ca".to_string(), stub.ca_pem.clone());
     shared_vars.insert("k8s_jwt".to_string(), jwt);
+    shared_vars.insert("k8s_jwt_other_ns".to_string(), jwt_other_ns);
+    shared_vars.insert("k8s_jwt_unknown".to_string(), jwt_unknown);
+    shared_vars.insert("k8s_jwt_other_aud".to_string(), jwt_other_aud);
     for (var, cn) in [
         ("csr_www", "www.example.com"),
         ("csr_api", "api.example.com"),
