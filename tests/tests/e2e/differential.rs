@@ -2,9 +2,11 @@
 //! policies, tokens, the PKI from root to revocation, Kubernetes auth, and the error
 //! cases of each) sent in order to a fresh embedded engine and a fresh OpenBao 2.7.2, the
 //! reference. For every call the two answers must agree on the status, the body's kind
-//! (JSON, PEM, DER, empty), the keys of `data` and `auth` with each value's JSON type,
-//! `warnings` and the `errors` text. Values that legitimately differ (serials, PEMs,
-//! times, ids) are compared by type only; a step can ask for some values to be equal.
+//! (JSON, PEM, DER, empty), the keys of `data` and `auth` (and of their objects, one
+//! level down) with each value's JSON type, `warnings` and the `errors` text. Each step
+//! also names the status OpenBao answers, so both failing the same unintended way fails.
+//! Values that legitimately differ (serials, PEMs, times, ids) are compared by type only;
+//! a step can ask for some values to be equal.
 //!
 //! A step may capture values from its answer (`capture("csr", "/data/csr")`) into a
 //! per-server map; later paths and bodies name them as `{csr}`. Every difference must be
@@ -540,6 +542,23 @@ fn compare_object(what: &str, e: &Value, o: &Value, same: &[&str], out: &mut Vec
             && a != b
         {
             out.push(format!("{what}.{k} value: engine {a} / openbao {b}"));
+        }
+    }
+    // One level down: objects with fixed keys (`auth.metadata`, a mount's `config`), not
+    // maps keyed by values (`key_info` by serial, `mapping` by issuer id).
+    for (k, t) in &se {
+        if *t == "object"
+            && so.get(k) == Some(t)
+            && !["key_info", "mapping"].contains(&k.as_str())
+            && !what.contains('.')
+        {
+            compare_object(
+                &format!("{what}.{k}"),
+                &e[k.as_str()],
+                &o[k.as_str()],
+                &[],
+                out,
+            );
         }
     }
 }
