@@ -15,8 +15,9 @@
 //! client that sends its request; when every connection is in a request, accepting waits
 //! (the kernel queues the rest).
 //!
-//! Graceful shutdown as `axum::serve` does it: stop accepting, let each connection finish
-//! its request in flight (the watchdog still applies), then return.
+//! Graceful shutdown: stop accepting, close the connections without a request in
+//! progress at once (idle, in the middle of a head or of the TLS handshake), let each one
+//! in a request finish it (the watchdog still applies), then return.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -412,7 +413,7 @@ impl Connection {
         acceptor: Option<TlsAcceptor>,
         app: Router,
         limits: Limits,
-        closing: watch::Receiver<bool>,
+        mut closing: watch::Receiver<bool>,
     ) {
         let conn = self.conn.clone();
         let watchdog = conn.watchdog(limits);
@@ -436,6 +437,10 @@ impl Connection {
                         tracing::debug!(%peer, why, "connection closed during the TLS handshake");
                         return;
                     }
+                    Ok(_) = closing.wait_for(|c| *c) => {
+                        tracing::debug!(%peer, "connection closed at shutdown during the TLS handshake");
+                        return;
+                    }
                 };
                 serve_http(stream, peer, conn.clone(), app, limits, closing, watchdog).await
             }
@@ -454,6 +459,7 @@ async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     mut closing: watch::Receiver<bool>,
     mut watchdog: Pin<&mut impl Future<Output = &'static str>>,
 ) {
+    let watched = conn.clone();
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         conn.start_request();
         let timed_out = Arc::new(AtomicBool::new(false));
@@ -493,10 +499,7 @@ async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
         .keep_alive(true)
         .serve_connection(TokioIo::new(io), service);
     tokio::pin!(http);
-    let mut shutting_down = *closing.borrow();
-    if shutting_down {
-        http.as_mut().graceful_shutdown();
-    }
+    let mut shutting_down = false;
     loop {
         tokio::select! {
             res = http.as_mut() => {
@@ -509,11 +512,15 @@ async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
                 tracing::debug!(%peer, why, "connection closed");
                 return;
             }
-            changed = closing.changed(), if !shutting_down => {
+            Ok(_) = closing.wait_for(|c| *c), if !shutting_down => {
+                // Shutting down: a connection without a request in progress (idle, or
+                // in the middle of a head) is closed now; one in a request finishes it.
                 shutting_down = true;
-                if changed.is_ok() {
-                    http.as_mut().graceful_shutdown();
+                if watched.phase().waiting_since().is_some() {
+                    tracing::debug!(%peer, "connection closed at shutdown");
+                    return;
                 }
+                http.as_mut().graceful_shutdown();
             }
         }
     }

@@ -480,7 +480,30 @@ async fn slow_and_idle_clients_are_closed_and_do_not_lock_others_out() -> anyhow
     );
     // The server is still whole.
     probe_health(&authority).await?;
-    server.stop().await?;
+
+    // 3. Stopping does not wait for idle or trickling connections: they are closed at
+    //    once, not at their header timeout.
+    let kinds = [(Kind::Idle, 20), (Kind::Trickle, 20), (Kind::KeptAlive, 5)]
+        .into_iter()
+        .flat_map(|(k, n)| std::iter::repeat_n(k, n));
+    let lingering = run_all(&authority, kinds, None).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = Instant::now();
+    let status = server.stop().await?;
+    let took = t.elapsed();
+    ensure!(status.success(), "the server exited with {status}");
+    ensure!(
+        took < Duration::from_secs(1),
+        "with idle and trickling connections open, stopping took {took:?}"
+    );
+    for h in lingering {
+        let o = h.await??;
+        ensure!(
+            o.closed_after.is_some(),
+            "a {:?} connection outlived the server",
+            o.kind
+        );
+    }
     Ok(())
 }
 
