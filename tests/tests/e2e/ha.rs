@@ -5,7 +5,9 @@
 //! node is killed with SIGKILL. The load must go on once the cluster has elected a new
 //! leader; the test prints the gap and the failed requests, never lets a standby's `307`
 //! through, loses no read, and finds every certificate whose answer arrived listed by
-//! the cluster afterwards.
+//! the cluster afterwards. And, against stand-in nodes that misbehave on cue: a write
+//! that reached a node which died with it is not resent while reads are (once), and a
+//! standby that cannot forward (its `307`, its `500`) is never passed on.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -395,6 +397,237 @@ async fn killing_the_active_node_pauses_the_load_only_for_the_election() -> anyh
         issued.len(),
         cluster.nodes[new_active].id,
         started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// What a [`FakeNode`] does with one request.
+#[derive(Clone, Copy)]
+enum Act {
+    /// Answers with this status and a small JSON body (`Location` for a 307).
+    Answer(u16),
+    /// Reads the request and closes the connection without a word (a node that died
+    /// after the request reached it).
+    Hang,
+}
+
+/// A stand-in Vault node on a loopback port: `sys/health` answers `health`, anything
+/// else gets `act`. It records each request as `METHOD /path`.
+struct FakeNode {
+    base: String,
+    seen: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeNode {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeNode {
+    async fn start(health: u16, act: Act) -> anyhow::Result<FakeNode> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = seen.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let end = loop {
+                        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break end;
+                        }
+                        match tcp.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                    let mut first = head.split(' ');
+                    let line = format!(
+                        "{} {}",
+                        first.next().unwrap_or_default(),
+                        first.next().unwrap_or_default()
+                    );
+                    let is_health = line.ends_with("/v1/sys/health");
+                    log.lock().unwrap().push(line);
+                    let status = match (is_health, act) {
+                        (true, _) => health,
+                        (false, Act::Answer(s)) => s,
+                        (false, Act::Hang) => return,
+                    };
+                    let body = match status {
+                        500 => json!({"errors": ["local node not active but active cluster node not found"]}),
+                        _ => json!({"data": {"node": "fake", "status": status}}),
+                    }
+                    .to_string();
+                    let location = if status == 307 {
+                        "location: http://127.0.0.1:1/v1/gone\r\n"
+                    } else {
+                        ""
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n{location}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = tcp.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        Ok(FakeNode { base, seen, task })
+    }
+
+    /// The requests other than `sys/health` seen so far.
+    fn calls(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| !l.ends_with("/v1/sys/health"))
+            .cloned()
+            .collect()
+    }
+
+    fn health_checks(&self) -> usize {
+        let all = self.seen.lock().unwrap().len();
+        all - self.calls().len()
+    }
+
+    /// Waits until this node has had `n` more health checks (a new round saw it).
+    async fn next_round(&self) -> anyhow::Result<()> {
+        let want = self.health_checks() + 1;
+        let start = Instant::now();
+        while self.health_checks() < want {
+            ensure!(
+                start.elapsed() < Duration::from_secs(5),
+                "no health check within 5 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+}
+
+async fn token_call(console: &Server, method: &str, path: &str) -> anyhow::Result<http::Response> {
+    let body = if method == "POST" {
+        b"{}".to_vec()
+    } else {
+        vec![]
+    };
+    http::send(
+        http::Method::from_bytes(method.as_bytes())?,
+        &console.url(&format!("/v1/{path}")),
+        &[("x-vault-token", "t"), ("content-type", "application/json")],
+        body,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_node_that_dies_with_the_request_gets_only_idempotent_ones_resent() -> anyhow::Result<()>
+{
+    // Node A is active by `sys/health` but drops every request it receives; B is a
+    // standby that answers.
+    let a = FakeNode::start(200, Act::Hang).await?;
+    let b = FakeNode::start(429, Act::Answer(200)).await?;
+    let console = Server::upstream(&format!("{},{}", a.base, b.base), &[]).await?;
+    a.next_round().await?;
+    b.next_round().await?;
+
+    // A write reached A, which died with it: not sent again; 502 naming A.
+    let res = token_call(&console, "POST", "pki/issue/web").await?;
+    assert_eq!(res.status, 502, "{}", res.text());
+    let said = res.json()?["errors"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(said.contains(&a.base), "{said}");
+    assert_eq!(a.calls(), vec!["POST /v1/pki/issue/web"]);
+    assert!(
+        b.calls().is_empty(),
+        "the write was resent to B: {:?}",
+        b.calls()
+    );
+
+    // Once A is back in favour (health 200 again), reads that die at A go to B, once.
+    a.next_round().await?;
+    a.next_round().await?;
+    for (method, path) in [("GET", "pki/roles/web"), ("LIST", "pki/roles")] {
+        let res = token_call(&console, method, path).await?;
+        assert_eq!(res.status, 200, "{method}: {}", res.text());
+        a.next_round().await?;
+    }
+    assert_eq!(
+        a.calls(),
+        vec![
+            "POST /v1/pki/issue/web",
+            "GET /v1/pki/roles/web",
+            "LIST /v1/pki/roles"
+        ]
+    );
+    assert_eq!(
+        b.calls(),
+        vec!["GET /v1/pki/roles/web", "LIST /v1/pki/roles"]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_standby_without_a_leader_is_never_passed_on() -> anyhow::Result<()> {
+    // A and B call themselves standbys but cannot forward (307 to the dead leader, or
+    // 500 "active cluster node not found"); C answers. Every method, POST included, ends
+    // at C: neither node handled the request.
+    let a = FakeNode::start(429, Act::Answer(307)).await?;
+    let b = FakeNode::start(429, Act::Answer(500)).await?;
+    let c = FakeNode::start(429, Act::Answer(200)).await?;
+    let console = Server::upstream(&format!("{},{},{}", a.base, b.base, c.base), &[]).await?;
+    a.next_round().await?;
+    for (method, path) in [("POST", "pki/issue/web"), ("GET", "pki/roles/web")] {
+        let res = token_call(&console, method, path).await?;
+        assert_eq!(res.status, 200, "{method}: {}", res.text());
+        assert_eq!(res.json()?["data"]["node"], "fake");
+    }
+    assert_eq!(
+        c.calls(),
+        vec!["POST /v1/pki/issue/web", "GET /v1/pki/roles/web"]
+    );
+    for node in [&a, &b] {
+        assert!(
+            node.calls().contains(&"POST /v1/pki/issue/web".to_string()),
+            "A and B were asked first: {:?}",
+            node.calls()
+        );
+    }
+
+    // With no node able to handle it, the console waits for an election (10 s at most,
+    // bounded by --upstream-timeout) and then answers 503 naming the node, never 307.
+    let lone = FakeNode::start(429, Act::Answer(307)).await?;
+    let console = Server::upstream(&lone.base, &["--upstream-timeout", "2s"]).await?;
+    let started = Instant::now();
+    let res = token_call(&console, "GET", "pki/roles/web").await?;
+    let took = started.elapsed();
+    assert_eq!(res.status, 503, "{}", res.text());
+    let said = res.json()?["errors"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        said.contains(&lone.base) && said.contains("standby"),
+        "{said}"
+    );
+    assert!(
+        (Duration::from_millis(1500)..Duration::from_secs(4)).contains(&took),
+        "waited {took:?} for an election"
+    );
+    assert!(
+        lone.calls().len() >= 2,
+        "retried while waiting: {:?}",
+        lone.calls()
     );
     Ok(())
 }
