@@ -182,9 +182,18 @@ pub async fn serve(
                 // A few at a time (1/64 of the cap), so that during a flood the next
                 // accepts find a slot without waiting for each close in turn.
                 registry.evict_oldest((limits.max_connections / 64).clamp(1, 64));
-                tokio::select! {
-                    p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-                    () = &mut shutdown => break 'accept,
+                // When every connection was in a request, one that finishes its request
+                // becomes idle without closing: look again every 100 ms.
+                let mut again = tokio::time::interval(Duration::from_millis(100));
+                again.tick().await;
+                loop {
+                    tokio::select! {
+                        p = slots.clone().acquire_owned() => break p.expect("the semaphore is never closed"),
+                        _ = again.tick() => {
+                            registry.evict_oldest(1);
+                        }
+                        () = &mut shutdown => break 'accept,
+                    }
                 }
             }
         };
@@ -747,6 +756,84 @@ mod tests {
             .await
             .expect("an evicted connection's watchdog fires");
         assert!(why.contains("connection limit"), "{why}");
+    }
+
+    /// Writes `request` on `tcp` and reads one answer (up to the end of its small body).
+    async fn ask(tcp: &mut TcpStream, request: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut got = Vec::new();
+        while !String::from_utf8_lossy(&got).ends_with("done") {
+            let n = tcp.read(&mut buf).await.unwrap();
+            assert!(
+                n > 0,
+                "closed before the answer: {}",
+                String::from_utf8_lossy(&got)
+            );
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    }
+
+    #[tokio::test]
+    async fn at_the_cap_a_connection_that_finishes_its_request_makes_room() {
+        let app = Router::new()
+            .route(
+                "/slow",
+                axum::routing::get(|| async {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    "done"
+                }),
+            )
+            .route("/fast", axum::routing::get(|| async { "done" }));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = Limits {
+            header: Duration::from_secs(60),
+            body: Duration::from_secs(60),
+            idle: Duration::from_secs(60),
+            max_connections: 1,
+        };
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, app, None, limits, async {
+            let _ = stop_rx.await;
+        }));
+        // A takes the only slot with a slow request, then stays open (kept alive).
+        let mut a = TcpStream::connect(addr).await.unwrap();
+        let a_task = tokio::spawn(async move {
+            let answer = ask(&mut a, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n").await;
+            (a, answer)
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // B waits while A is in its request, and gets in once A is idle, long before
+        // A's idle timeout.
+        let t = Instant::now();
+        let mut b = TcpStream::connect(addr).await.unwrap();
+        let answer = tokio::time::timeout(
+            Duration::from_secs(5),
+            ask(&mut b, "GET /fast HTTP/1.1\r\nHost: t\r\n\r\n"),
+        )
+        .await
+        .expect("B is served once A's request is done");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        let waited = t.elapsed();
+        assert!(
+            waited >= Duration::from_millis(300) && waited < Duration::from_secs(2),
+            "{waited:?}"
+        );
+        let (mut a, answer) = a_task.await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        // A was closed to make room.
+        let mut buf = [0u8; 16];
+        use tokio::io::AsyncReadExt;
+        assert_eq!(a.read(&mut buf).await.unwrap_or(0), 0);
+        stop_tx.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("shutdown completes")
+            .unwrap()
+            .unwrap();
     }
 
     #[test]
