@@ -571,3 +571,32 @@ async fn over_tls_stuck_and_idle_connections_are_closed() -> anyhow::Result<()> 
     server.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn in_upstream_mode_a_body_stuck_on_its_way_to_openbao_is_408() -> anyhow::Result<()> {
+    let bao = tests::openbao::OpenBao::dev().await?;
+    let tmp = tempfile::tempdir()?;
+    let server = start_limited(tmp.path(), &["--vault-addr", &bao.addr]).await?;
+    let authority = server.authority().to_string();
+    let mut handles = run_all(&authority, [Kind::MidBody, Kind::Idle], None).await;
+    let mut outcomes = Vec::new();
+    for h in handles.drain(..) {
+        outcomes.push(h.await??);
+    }
+    closed_at(&outcomes, Kind::MidBody, BODY)?;
+    closed_at(&outcomes, Kind::Idle, HEADER)?;
+    let stuck = outcomes
+        .iter()
+        .find(|o| o.kind == Kind::MidBody)
+        .context("no mid-body outcome")?;
+    ensure!(
+        stuck.status() == Some(408),
+        "in upstream mode a request stuck mid-body got {:?}",
+        String::from_utf8_lossy(&stuck.received)
+    );
+    // Forwarding still works.
+    let res = raw::request(&authority, "GET /v1/sys/health HTTP/1.1", b"").await?;
+    ensure!(res.status == 200, "{} {}", res.status, res.text());
+    server.stop().await?;
+    Ok(())
+}
