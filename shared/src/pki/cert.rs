@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
 
-use super::key::{PkiError, PrivateKey, PublicKeyInfo, Signer};
+use super::error::PkiError;
+use super::key::{PrivateKey, PublicKeyInfo, Signer};
 
 /// Minimal DER reading and writing: enough to take signed structures apart, put new
 /// names, keys and algorithm identifiers in, and read names and algorithm identifiers.

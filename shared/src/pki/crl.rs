@@ -6,7 +6,8 @@ use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use super::cert::{self, IssuerParts, KeyUsage, der};
-use super::key::{PkiError, PrivateKey};
+use super::error::PkiError;
+use super::key::PrivateKey;
 use super::verify;
 
 /// Builds a CRL signed by the issuer (certificate DER and its key) listing `revoked`

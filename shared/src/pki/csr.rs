@@ -9,7 +9,8 @@ use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::FromDer;
 
 use super::cert::{self, Sans, Subject, der};
-use super::key::{PkiError, PrivateKey, PublicKeyInfo};
+use super::error::PkiError;
+use super::key::{PrivateKey, PublicKeyInfo};
 use super::verify;
 
 /// How to build a CSR beyond its names.

@@ -6,7 +6,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::cert::{certificate_of_key, parse_certificate, pem_encode};
-use super::key::{PkiError, PrivateKey};
+use super::error::PkiError;
+use super::key::PrivateKey;
 
 /// Kubernetes' `IsDNS1123Subdomain` (object names such as a Secret's).
 pub fn is_dns1123_subdomain(s: &str) -> bool {

@@ -3,7 +3,6 @@
 //! (RustCrypto), so the same code runs on the server and in the browser.
 
 use std::fmt;
-use std::str::FromStr;
 
 pub use pkcs8::der::zeroize::Zeroizing;
 use pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
@@ -18,135 +17,10 @@ use signature::hazmat::PrehashSigner;
 
 use super::cert::der;
 
-/// Everything that can go wrong in the PKI machinery. Messages are lowercase and name the
-/// field or thing that is wrong; where Vault has a well-known text, it is used verbatim.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PkiError {
-    /// A `key_type` other than rsa, ec or ed25519.
-    #[error("unsupported key_type {0:?}: expected rsa, ec or ed25519")]
-    UnsupportedKeyType(String),
-    /// A `key_bits` value the key type does not support.
-    #[error("unsupported key_bits {bits} for key_type {key_type}")]
-    UnsupportedKeyBits {
-        /// The key type asked for.
-        key_type: KeyType,
-        /// The size asked for.
-        bits: u32,
-    },
-    /// A `signature_bits` value the key type does not support.
-    #[error("unsupported signature_bits {bits} for key_type {key_type}")]
-    UnsupportedSignatureBits {
-        /// The signing key's type.
-        key_type: KeyType,
-        /// The hash size asked for.
-        bits: u32,
-    },
-    /// A private key that could not be decoded.
-    #[error("invalid private key: {0}")]
-    InvalidPrivateKey(String),
-    /// A public key (SubjectPublicKeyInfo) that could not be decoded.
-    #[error("invalid public key: {0}")]
-    InvalidPublicKey(String),
-    /// A public key algorithm or curve this crate does not handle.
-    #[error("unsupported public key algorithm: {0}")]
-    UnsupportedPublicKey(String),
-    /// Text that is not the PEM expected.
-    #[error("invalid pem: {0}")]
-    InvalidPem(String),
-    /// A CSR given as PEM that has no CSR block (Vault's text).
-    #[error("csr contains no data")]
-    CsrEmpty,
-    /// A CSR whose DER does not parse (Vault's text).
-    #[error("certificate request could not be parsed: {0}")]
-    CsrParse(String),
-    /// A CSR whose self-signature does not verify (Vault's text).
-    #[error("request signature invalid")]
-    CsrSignature,
-    /// A certificate that could not be parsed.
-    #[error("invalid certificate: {0}")]
-    InvalidCertificate(String),
-    /// A CRL that could not be parsed.
-    #[error("invalid crl: {0}")]
-    InvalidCrl(String),
-    /// A value of a named field that cannot be encoded or makes no sense.
-    #[error("invalid {field}: {reason}")]
-    InvalidField {
-        /// The field, by its Vault API name where there is one.
-        field: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A signature algorithm this crate does not verify or produce.
-    #[error("unsupported signature algorithm: {0}")]
-    UnsupportedSignatureAlgorithm(String),
-    /// A signature that does not verify.
-    #[error("signature verification failed: {0}")]
-    SignatureInvalid(String),
-    /// An issuer key that is not the key of the issuer certificate.
-    #[error("issuer key does not match the issuer certificate's public key")]
-    IssuerKeyMismatch,
-    /// A certificate chain that does not hold together.
-    #[error("certificate chain invalid: {0}")]
-    ChainInvalid(String),
-    /// The platform's random number generator failed.
-    #[error("random number generator failed: {0}")]
-    Random(String),
-    /// Encoding a structure failed.
-    #[error("encoding failed: {0}")]
-    Encoding(String),
-}
-
-/// The key algorithms Vault knows, by their `key_type` names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyType {
-    /// RSA (2048, 3072, 4096 or 8192 bits).
-    Rsa,
-    /// ECDSA over NIST P-256 or P-384.
-    Ec,
-    /// Ed25519.
-    Ed25519,
-}
-
-impl KeyType {
-    /// Vault's name: "rsa", "ec" or "ed25519".
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyType::Rsa => "rsa",
-            KeyType::Ec => "ec",
-            KeyType::Ed25519 => "ed25519",
-        }
-    }
-
-    /// The `key_bits` Vault uses when 0 is given: 2048 for RSA, 256 for EC, 0 for Ed25519.
-    pub fn default_bits(self) -> u32 {
-        match self {
-            KeyType::Rsa => 2048,
-            KeyType::Ec => 256,
-            KeyType::Ed25519 => 0,
-        }
-    }
-}
-
-impl fmt::Display for KeyType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for KeyType {
-    type Err = PkiError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "rsa" => Ok(KeyType::Rsa),
-            "ec" => Ok(KeyType::Ec),
-            "ed25519" => Ok(KeyType::Ed25519),
-            _ => Err(PkiError::UnsupportedKeyType(s.to_string())),
-        }
-    }
-}
+/// The key type and the error type, where the crates using `shared` have always found
+/// them (they live in the leaf modules [`super::alg`] and [`super::error`]).
+pub use super::alg::KeyType;
+pub use super::error::PkiError;
 
 pub(crate) const OID_RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
 pub(crate) const OID_RSA_PSS: &str = "1.2.840.113549.1.1.10";

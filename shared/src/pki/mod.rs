@@ -7,6 +7,11 @@ pub mod fields;
 pub mod names;
 pub mod role;
 
+// Leaf modules: primitives and tables the concept modules below share. They import no
+// concept module.
+pub mod alg;
+pub mod error;
+
 pub mod cert;
 pub mod crl;
 pub mod csr;

@@ -8,7 +8,8 @@
 use sha1::{Digest, Sha1};
 
 use super::cert::{certificate_of_key, parse_certificate};
-use super::key::{PkiError, PrivateKey, Zeroizing};
+use super::error::PkiError;
+use super::key::{PrivateKey, Zeroizing};
 
 /// PBKDF2 rounds of the modern flavour, for the key and the certificates. High enough to
 /// slow guessing, low enough for .NET's import limit (1,000,000 rounds in all).

@@ -9,7 +9,8 @@ use pkcs8::pkcs5::pbes2;
 use pkcs8::pkcs5::scrypt;
 
 use super::cert::pem_encode;
-use super::key::{PkiError, PrivateKey, Zeroizing, random_bytes};
+use super::error::PkiError;
+use super::key::{PrivateKey, Zeroizing, random_bytes};
 
 /// PBKDF2 rounds for new keys: OWASP's recommendation for PBKDF2-HMAC-SHA256.
 pub const PBKDF2_ITERATIONS: u32 = 600_000;

@@ -9,7 +9,8 @@ use signature::Verifier as _;
 use signature::hazmat::PrehashVerifier;
 
 use super::cert::{self, CertInfo, der, parse_certificate};
-use super::key::{HashAlg, OID_ED25519, OID_RSA_PSS, PkiError, VerifyKey, decode_spki};
+use super::error::PkiError;
+use super::key::{HashAlg, OID_ED25519, OID_RSA_PSS, VerifyKey, decode_spki};
 
 /// A signature algorithm, resolved from its identifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
