@@ -5,8 +5,8 @@
 //! milliseconds, in WebCrypto about one, and BoringSSL's P-256 beats WebAssembly's too, so
 //! a key + CSR costs little more than WebCrypto's key generation.
 
-use shared::pki::cert::der::{SEQUENCE, SET, bit_string, tlv, uint};
 use shared::pki::cert::{Sans, Subject};
+use shared::pki::der::{SEQUENCE, SET, bit_string, tlv, uint};
 use shared::pki::key::KeyType;
 
 use crate::ops::KeySpec;

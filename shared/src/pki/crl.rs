@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
-use super::cert::{self, IssuerParts, KeyUsage, der};
+use super::cert::{self, IssuerParts, KeyUsage};
+use super::der;
 use super::error::PkiError;
 use super::key::PrivateKey;
 use super::verify;
@@ -135,8 +136,8 @@ fn parse_der(der_bytes: &[u8]) -> Result<CertificateRevocationList<'_>, PkiError
 /// Reads a DER CRL. (Does not check its signature: see [`verify_crl`].)
 pub fn parse_crl(der_bytes: &[u8]) -> Result<CrlInfo, PkiError> {
     let crl = parse_der(der_bytes)?;
-    let cert::Signed { alg, .. } =
-        cert::split_signed(der_bytes).map_err(|e| PkiError::InvalidCrl(e.to_string()))?;
+    let der::Signed { alg, .. } =
+        der::split_signed(der_bytes).map_err(|e| PkiError::InvalidCrl(e.to_string()))?;
     let issuer_der = crl.issuer().as_raw().to_vec();
     let issuer_dn = cert::name_to_string(&issuer_der)
         .map_err(|e| PkiError::InvalidCrl(format!("issuer: {e}")))?;
@@ -203,11 +204,11 @@ pub fn verify_crl(crl_der: &[u8], issuer_cert_der: &[u8]) -> Result<(), PkiError
             issuer.subject_dn
         )));
     }
-    let cert::Signed {
+    let der::Signed {
         tbs,
         alg,
         signature,
-    } = cert::split_signed(crl_der).map_err(|e| PkiError::InvalidCrl(e.to_string()))?;
+    } = der::split_signed(crl_der).map_err(|e| PkiError::InvalidCrl(e.to_string()))?;
     verify::verify_signature_with_alg_der(tbs, alg, signature, &issuer.spki_der)
 }
 

@@ -8,7 +8,8 @@ use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::FromDer;
 
-use super::cert::{self, Sans, Subject, der};
+use super::cert::{self, Sans, Subject};
+use super::der;
 use super::error::PkiError;
 use super::key::{PrivateKey, PublicKeyInfo};
 use super::verify;
@@ -101,11 +102,11 @@ pub fn parse_csr(input: impl AsRef<[u8]>) -> Result<ParsedCsr, PkiError> {
     if !rest.is_empty() {
         return Err(PkiError::CsrParse("trailing data after the request".into()));
     }
-    let cert::Signed {
+    let der::Signed {
         tbs,
         alg,
         signature,
-    } = cert::split_signed(&der_bytes).map_err(|e| PkiError::CsrParse(e.to_string()))?;
+    } = der::split_signed(&der_bytes).map_err(|e| PkiError::CsrParse(e.to_string()))?;
     let info = &csr.certification_request_info;
     let public_key = PublicKeyInfo::from_spki_der(info.subject_pki.raw)?;
     verify::verify_signature_with_alg_der(tbs, alg, signature, info.subject_pki.raw).map_err(

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 use signature::Signer as _;
 use signature::hazmat::PrehashSigner;
 
-use super::cert::der;
+use super::der;
 
 /// The key type and the error type, where the crates using `shared` have always found
 /// them (they live in the leaf modules [`super::alg`] and [`super::error`]).

@@ -10,6 +10,7 @@ pub mod role;
 // Leaf modules: primitives and tables the concept modules below share. They import no
 // concept module.
 pub mod alg;
+pub mod der;
 pub mod error;
 
 pub mod cert;

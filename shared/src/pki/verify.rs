@@ -8,7 +8,8 @@ use sha2::{Sha256, Sha384, Sha512};
 use signature::Verifier as _;
 use signature::hazmat::PrehashVerifier;
 
-use super::cert::{self, CertInfo, der, parse_certificate};
+use super::cert::{self, CertInfo, parse_certificate};
+use super::der;
 use super::error::PkiError;
 use super::key::{HashAlg, OID_ED25519, OID_RSA_PSS, VerifyKey, decode_spki};
 
@@ -283,11 +284,11 @@ fn issued_by(cert_der: &[u8], cert: &CertInfo, issuer: &CertInfo) -> Result<(), 
             cert.subject_dn, cert.issuer_dn, issuer.subject_dn
         )));
     }
-    let cert::Signed {
+    let der::Signed {
         tbs,
         alg,
         signature,
-    } = cert::split_signed(cert_der).map_err(|e| PkiError::InvalidCertificate(e.to_string()))?;
+    } = der::split_signed(cert_der).map_err(|e| PkiError::InvalidCertificate(e.to_string()))?;
     verify_signature_with_alg_der(tbs, alg, signature, &issuer.spki_der).map_err(|e| match e {
         PkiError::SignatureInvalid(why) => PkiError::SignatureInvalid(format!(
             "certificate {:?} is not signed by {:?}: {why}",
