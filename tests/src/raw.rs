@@ -240,7 +240,7 @@ impl ServerPki {
 
     /// The CA certificate as PEM.
     pub fn ca_pem(&self) -> String {
-        shared::pki::cert::pem_encode("CERTIFICATE", &self.ca_der)
+        shared::pki::pem::pem_encode("CERTIFICATE", &self.ca_der)
     }
 }
 
@@ -255,7 +255,7 @@ pub fn write_tls_files(dir: &std::path::Path, ca_name: &str) -> anyhow::Result<V
         dir.join("server.pem"),
         format!(
             "{}{ca_pem}",
-            shared::pki::cert::pem_encode("CERTIFICATE", &pki.leaf_der)
+            shared::pki::pem::pem_encode("CERTIFICATE", &pki.leaf_der)
         ),
     )?;
     std::fs::write(

@@ -2,7 +2,7 @@
 //! error names the field it is about ("commonName: is required").
 
 use serde_json::{Map, Value};
-use shared::pki::key::PkiError;
+use shared::pki::error::PkiError;
 
 /// What went wrong, and with which field of the caller's object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

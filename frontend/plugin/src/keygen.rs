@@ -6,8 +6,8 @@
 //! WebCrypto does not know the algorithm, are made and used in Rust (RustCrypto, through
 //! `shared`). Works in a window and in a worker: only `globalThis.crypto` is used.
 
-use shared::pki::cert::pem_encode;
 use shared::pki::key::{PrivateKey, PublicKeyInfo};
+use shared::pki::pem::pem_encode;
 
 use crate::fields::PluginError;
 use crate::ops::{CsrRequest, Generated, finish_csr};

@@ -7,11 +7,12 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 use serde_json::Value;
-use shared::pki::cert::{CertInfo, Sans, Subject, certificates_from_pem, parse_certificate};
+use shared::pki::cert::{CertInfo, Sans, Subject, parse_certificate};
 use shared::pki::csr::{CsrOptions, build_csr};
 use shared::pki::k8s::tls_secret_yaml;
 use shared::pki::key::{KeyType, PrivateKey, PublicKeyInfo};
 use shared::pki::names::to_ascii_hostname;
+use shared::pki::pem::certificates_from_pem;
 use shared::pki::pkcs8enc::{Kdf, encrypt_private_key_pem};
 use shared::pki::pkcs12::{Pkcs12Flavour, build_pkcs12};
 use shared::pki::verify::verify_chain;
@@ -576,7 +577,8 @@ mod tests {
 mod issued_tests {
     use super::*;
     use serde_json::json;
-    use shared::pki::cert::{CertSpec, KeyUsage, pem_encode, self_sign, sign};
+    use shared::pki::cert::{CertSpec, KeyUsage, self_sign, sign};
+    use shared::pki::pem::pem_encode;
 
     /// (leaf PEM, [intermediate PEM, root PEM], leaf key PEM), valid 1.7e9..2e9.
     fn issued() -> (String, Vec<String>, String) {

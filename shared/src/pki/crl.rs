@@ -295,8 +295,9 @@ mod tests {
 mod openssl_tests {
     use super::*;
     use crate::pki::cert::test_support::{Scratch, openssl};
-    use crate::pki::cert::{CertSpec, Sans, Subject, pem_encode, self_sign, sign};
+    use crate::pki::cert::{CertSpec, Sans, Subject, self_sign, sign};
     use crate::pki::key::KeyType;
+    use crate::pki::pem::pem_encode;
 
     #[test]
     fn openssl_reads_our_crls_and_refuses_revoked_certificates() {

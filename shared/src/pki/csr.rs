@@ -12,6 +12,7 @@ use super::cert::{self, Sans, Subject};
 use super::der;
 use super::error::PkiError;
 use super::key::{PrivateKey, PublicKeyInfo};
+use super::pem::pem_encode;
 use super::verify;
 
 /// How to build a CSR beyond its names.
@@ -57,7 +58,7 @@ pub fn build_csr(
     sans: &Sans,
     options: &CsrOptions,
 ) -> Result<String, PkiError> {
-    Ok(cert::pem_encode(
+    Ok(pem_encode(
         "CERTIFICATE REQUEST",
         &build_csr_der(key, subject, sans, options)?,
     ))
@@ -201,9 +202,9 @@ mod tests {
     fn bad_csrs_fail_with_vault_texts() {
         assert_eq!(parse_csr("hello"), Err(PkiError::CsrEmpty));
         assert_eq!(parse_csr(""), Err(PkiError::CsrEmpty));
-        let cert_pem = cert::pem_encode("CERTIFICATE", &[0x30, 0x00]);
+        let cert_pem = pem_encode("CERTIFICATE", &[0x30, 0x00]);
         assert_eq!(parse_csr(&cert_pem), Err(PkiError::CsrEmpty));
-        let junk = cert::pem_encode("CERTIFICATE REQUEST", &[0x30, 0x03, 0x02, 0x01, 0x00]);
+        let junk = pem_encode("CERTIFICATE REQUEST", &[0x30, 0x03, 0x02, 0x01, 0x00]);
         let err = parse_csr(&junk).expect_err("junk");
         assert!(matches!(err, PkiError::CsrParse(_)), "{err:?}");
         assert!(

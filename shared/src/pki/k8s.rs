@@ -5,9 +5,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::cert::{certificate_of_key, parse_certificate, pem_encode};
+use super::cert::{certificate_of_key, parse_certificate};
 use super::error::PkiError;
 use super::key::PrivateKey;
+use super::pem::pem_encode;
 
 /// Kubernetes' `IsDNS1123Subdomain` (object names such as a Secret's).
 pub fn is_dns1123_subdomain(s: &str) -> bool {
@@ -115,8 +116,8 @@ pub fn tls_secret_yaml(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pki::cert::certificates_from_pem;
     use crate::pki::key::KeyType;
+    use crate::pki::pem::certificates_from_pem;
     use crate::pki::pkcs12::tests::issued_leaf;
 
     /// The `data` entries of our YAML, decoded.

@@ -79,7 +79,7 @@ impl PublicKeyInfo {
 
     /// The key as a "PUBLIC KEY" PEM block.
     pub fn to_pem(&self) -> String {
-        super::cert::pem_encode("PUBLIC KEY", &self.spki_der)
+        super::pem::pem_encode("PUBLIC KEY", &self.spki_der)
     }
 }
 
@@ -307,7 +307,7 @@ impl PrivateKey {
     /// "RSA PRIVATE KEY" or SEC1 "EC PRIVATE KEY" (other blocks, such as openssl's
     /// "EC PARAMETERS", are skipped).
     pub fn from_pem(pem_text: &str) -> Result<Self, PkiError> {
-        let blocks = super::cert::pem_decode_all(pem_text)?;
+        let blocks = super::pem::pem_decode_all(pem_text)?;
         for (label, der) in &blocks {
             match label.as_str() {
                 "PRIVATE KEY" => return Self::from_pkcs8_der(der),
@@ -422,7 +422,7 @@ impl PrivateKey {
     /// PKCS#8 "PRIVATE KEY" PEM.
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, PkiError> {
         let der = self.to_pkcs8_der()?;
-        Ok(Zeroizing::new(super::cert::pem_encode("PRIVATE KEY", &der)))
+        Ok(Zeroizing::new(super::pem::pem_encode("PRIVATE KEY", &der)))
     }
 
     /// The DER Vault returns for `private_key_format=der`: PKCS#1 for RSA, SEC1 for EC and
@@ -455,7 +455,7 @@ impl PrivateKey {
     /// The PEM Vault returns for `private_key_format=pem` (the default).
     pub fn to_vault_pem(&self) -> Result<Zeroizing<String>, PkiError> {
         let der = self.to_vault_der()?;
-        Ok(Zeroizing::new(super::cert::pem_encode(
+        Ok(Zeroizing::new(super::pem::pem_encode(
             self.vault_pem_label(),
             &der,
         )))

@@ -12,6 +12,7 @@ pub mod role;
 pub mod alg;
 pub mod der;
 pub mod error;
+pub mod pem;
 
 pub mod cert;
 pub mod crl;

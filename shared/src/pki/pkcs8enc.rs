@@ -8,9 +8,9 @@ use std::str::FromStr;
 use pkcs8::pkcs5::pbes2;
 use pkcs8::pkcs5::scrypt;
 
-use super::cert::pem_encode;
 use super::error::PkiError;
 use super::key::{PrivateKey, Zeroizing, random_bytes};
+use super::pem::{pem_decode_all, pem_encode};
 
 /// PBKDF2 rounds for new keys: OWASP's recommendation for PBKDF2-HMAC-SHA256.
 pub const PBKDF2_ITERATIONS: u32 = 600_000;
@@ -207,7 +207,7 @@ pub fn decrypt_private_key_der(der: &[u8], passphrase: &str) -> Result<PrivateKe
 
 /// Decrypts the first "ENCRYPTED PRIVATE KEY" block in `pem_text`.
 pub fn decrypt_private_key_pem(pem_text: &str, passphrase: &str) -> Result<PrivateKey, PkiError> {
-    let blocks = super::cert::pem_decode_all(pem_text)?;
+    let blocks = pem_decode_all(pem_text)?;
     let der = blocks
         .iter()
         .find(|(label, _)| label == "ENCRYPTED PRIVATE KEY")
