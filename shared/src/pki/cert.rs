@@ -1168,7 +1168,7 @@ pub fn parse_certificate(der_bytes: &[u8]) -> Result<CertInfo, PkiError> {
         not_after: cert.validity().not_after.timestamp(),
         spki_der: cert.public_key().raw.to_vec(),
         sha256_fingerprint: hex_colon(&Sha256::digest(der_bytes)),
-        signature_algorithm: super::verify::algorithm_name_of_der(alg),
+        signature_algorithm: super::alg::algorithm_name_of_der(alg),
         ..CertInfo::default()
     };
 

@@ -188,7 +188,7 @@ pub fn parse_crl(der_bytes: &[u8]) -> Result<CrlInfo, PkiError> {
         next_update: crl.next_update().map(|t| t.timestamp()),
         crl_number,
         authority_key_id,
-        signature_algorithm: verify::algorithm_name_of_der(alg),
+        signature_algorithm: super::alg::algorithm_name_of_der(alg),
         revoked,
     })
 }

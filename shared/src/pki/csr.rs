@@ -138,7 +138,7 @@ pub fn parse_csr(input: impl AsRef<[u8]>) -> Result<ParsedCsr, PkiError> {
         sans,
         public_key,
         requests_ca,
-        signature_algorithm: verify::algorithm_name_of_der(alg),
+        signature_algorithm: super::alg::algorithm_name_of_der(alg),
         der: der_bytes,
     })
 }

@@ -15,20 +15,18 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 use signature::Signer as _;
 use signature::hazmat::PrehashSigner;
 
+use super::alg::{
+    HashAlg, OID_EC_PUBLIC_KEY, OID_ECDSA_WITH_SHA1, OID_ECDSA_WITH_SHA256, OID_ECDSA_WITH_SHA384,
+    OID_ECDSA_WITH_SHA512, OID_ED25519, OID_MGF1, OID_P256, OID_P384, OID_P521, OID_RSA_ENCRYPTION,
+    OID_RSA_PSS, OID_SHA1_WITH_RSA, OID_SHA256_WITH_RSA, OID_SHA384_WITH_RSA, OID_SHA512_WITH_RSA,
+    signature_algorithm_name,
+};
 use super::der;
 
 /// The key type and the error type, where the crates using `shared` have always found
 /// them (they live in the leaf modules [`super::alg`] and [`super::error`]).
 pub use super::alg::KeyType;
 pub use super::error::PkiError;
-
-pub(crate) const OID_RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
-pub(crate) const OID_RSA_PSS: &str = "1.2.840.113549.1.1.10";
-pub(crate) const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
-pub(crate) const OID_P256: &str = "1.2.840.10045.3.1.7";
-pub(crate) const OID_P384: &str = "1.3.132.0.34";
-pub(crate) const OID_P521: &str = "1.3.132.0.35";
-pub(crate) const OID_ED25519: &str = "1.3.101.112";
 
 /// A decoded public key, ready to verify signatures.
 #[derive(Clone)]
@@ -164,64 +162,6 @@ fn encode_verify_key(key: &VerifyKey) -> Result<Vec<u8>, PkiError> {
     };
     doc.map(|d| d.as_bytes().to_vec())
         .map_err(|e| PkiError::Encoding(format!("public key: {e}")))
-}
-
-/// The hash used in a signature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HashAlg {
-    Sha1,
-    Sha256,
-    Sha384,
-    Sha512,
-}
-
-impl HashAlg {
-    pub(crate) fn digest(self, msg: &[u8]) -> Vec<u8> {
-        match self {
-            HashAlg::Sha1 => Sha1::digest(msg).to_vec(),
-            HashAlg::Sha256 => Sha256::digest(msg).to_vec(),
-            HashAlg::Sha384 => Sha384::digest(msg).to_vec(),
-            HashAlg::Sha512 => Sha512::digest(msg).to_vec(),
-        }
-    }
-
-    pub(crate) fn oid(self) -> &'static str {
-        match self {
-            HashAlg::Sha1 => "1.3.14.3.2.26",
-            HashAlg::Sha256 => "2.16.840.1.101.3.4.2.1",
-            HashAlg::Sha384 => "2.16.840.1.101.3.4.2.2",
-            HashAlg::Sha512 => "2.16.840.1.101.3.4.2.3",
-        }
-    }
-
-    pub(crate) fn from_oid(oid: &str) -> Option<Self> {
-        [
-            HashAlg::Sha1,
-            HashAlg::Sha256,
-            HashAlg::Sha384,
-            HashAlg::Sha512,
-        ]
-        .into_iter()
-        .find(|h| h.oid() == oid)
-    }
-
-    pub(crate) fn output_len(self) -> usize {
-        match self {
-            HashAlg::Sha1 => 20,
-            HashAlg::Sha256 => 32,
-            HashAlg::Sha384 => 48,
-            HashAlg::Sha512 => 64,
-        }
-    }
-
-    fn from_signature_bits(bits: u32) -> Option<Self> {
-        match bits {
-            256 => Some(HashAlg::Sha256),
-            384 => Some(HashAlg::Sha384),
-            512 => Some(HashAlg::Sha512),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Clone)]
@@ -558,22 +498,22 @@ impl Signer<'_> {
     /// The signature algorithm's OID, dotted.
     pub fn algorithm_oid(&self) -> &'static str {
         match self.scheme {
-            Scheme::RsaPkcs1(HashAlg::Sha1) => "1.2.840.113549.1.1.5",
-            Scheme::RsaPkcs1(HashAlg::Sha256) => "1.2.840.113549.1.1.11",
-            Scheme::RsaPkcs1(HashAlg::Sha384) => "1.2.840.113549.1.1.12",
-            Scheme::RsaPkcs1(HashAlg::Sha512) => "1.2.840.113549.1.1.13",
+            Scheme::RsaPkcs1(HashAlg::Sha1) => OID_SHA1_WITH_RSA,
+            Scheme::RsaPkcs1(HashAlg::Sha256) => OID_SHA256_WITH_RSA,
+            Scheme::RsaPkcs1(HashAlg::Sha384) => OID_SHA384_WITH_RSA,
+            Scheme::RsaPkcs1(HashAlg::Sha512) => OID_SHA512_WITH_RSA,
             Scheme::RsaPss(_) => OID_RSA_PSS,
-            Scheme::Ecdsa(HashAlg::Sha1) => "1.2.840.10045.4.1",
-            Scheme::Ecdsa(HashAlg::Sha256) => "1.2.840.10045.4.3.2",
-            Scheme::Ecdsa(HashAlg::Sha384) => "1.2.840.10045.4.3.3",
-            Scheme::Ecdsa(HashAlg::Sha512) => "1.2.840.10045.4.3.4",
+            Scheme::Ecdsa(HashAlg::Sha1) => OID_ECDSA_WITH_SHA1,
+            Scheme::Ecdsa(HashAlg::Sha256) => OID_ECDSA_WITH_SHA256,
+            Scheme::Ecdsa(HashAlg::Sha384) => OID_ECDSA_WITH_SHA384,
+            Scheme::Ecdsa(HashAlg::Sha512) => OID_ECDSA_WITH_SHA512,
             Scheme::Ed25519 => OID_ED25519,
         }
     }
 
     /// Go's name for the algorithm, as Vault shows it (e.g. "SHA256-RSA", "ECDSA-SHA384").
     pub fn algorithm_name(&self) -> &'static str {
-        super::verify::signature_algorithm_name(self.algorithm_oid(), self.pss_hash())
+        signature_algorithm_name(self.algorithm_oid(), self.pss_hash())
     }
 
     fn pss_hash(&self) -> Option<HashAlg> {
@@ -598,7 +538,7 @@ impl Signer<'_> {
                 );
                 let mgf = der::tlv(
                     der::SEQUENCE,
-                    &[der::oid("1.2.840.113549.1.1.8")?, hash_alg.clone()].concat(),
+                    &[der::oid(OID_MGF1)?, hash_alg.clone()].concat(),
                 );
                 let salt = der::uint(&[h.output_len() as u8]);
                 let params = [

@@ -8,148 +8,11 @@ use sha2::{Sha256, Sha384, Sha512};
 use signature::Verifier as _;
 use signature::hazmat::PrehashVerifier;
 
+use super::alg::{HashAlg, SigAlg, alg_id_parts, resolve};
 use super::cert::{self, CertInfo, parse_certificate};
 use super::der;
 use super::error::PkiError;
-use super::key::{HashAlg, OID_ED25519, OID_RSA_PSS, VerifyKey, decode_spki};
-
-/// A signature algorithm, resolved from its identifier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SigAlg {
-    RsaPkcs1(HashAlg),
-    RsaPss { hash: HashAlg, salt_len: usize },
-    Ecdsa(HashAlg),
-    Ed25519,
-}
-
-fn resolve(oid: &str, params: Option<&[u8]>) -> Result<SigAlg, PkiError> {
-    Ok(match oid {
-        "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => SigAlg::RsaPkcs1(HashAlg::Sha1),
-        "1.2.840.113549.1.1.11" => SigAlg::RsaPkcs1(HashAlg::Sha256),
-        "1.2.840.113549.1.1.12" => SigAlg::RsaPkcs1(HashAlg::Sha384),
-        "1.2.840.113549.1.1.13" => SigAlg::RsaPkcs1(HashAlg::Sha512),
-        "1.2.840.10045.4.1" => SigAlg::Ecdsa(HashAlg::Sha1),
-        "1.2.840.10045.4.3.2" => SigAlg::Ecdsa(HashAlg::Sha256),
-        "1.2.840.10045.4.3.3" => SigAlg::Ecdsa(HashAlg::Sha384),
-        "1.2.840.10045.4.3.4" => SigAlg::Ecdsa(HashAlg::Sha512),
-        OID_ED25519 => SigAlg::Ed25519,
-        OID_RSA_PSS => {
-            let (hash, salt_len) = pss_params(params)?;
-            SigAlg::RsaPss { hash, salt_len }
-        }
-        other => return Err(PkiError::UnsupportedSignatureAlgorithm(other.to_string())),
-    })
-}
-
-/// RSASSA-PSS-params: the hash (MGF1 must use the same one) and the salt length.
-fn pss_params(params: Option<&[u8]>) -> Result<(HashAlg, usize), PkiError> {
-    let bad = |why: &str| PkiError::UnsupportedSignatureAlgorithm(format!("rsassa-pss with {why}"));
-    let malformed =
-        |e: der::DerError| PkiError::SignatureInvalid(format!("rsassa-pss parameters: {e}"));
-    let mut hash = HashAlg::Sha1;
-    let mut mgf_hash = HashAlg::Sha1;
-    let mut salt_len = 20usize;
-    if let Some(params) = params {
-        let (_, content) = der::expect(params, der::SEQUENCE).map_err(malformed)?;
-        for field in der::children(content).map_err(malformed)? {
-            let tlv = der::split(field).map_err(malformed)?;
-            match tlv.tag {
-                0xa0 => hash = alg_hash(tlv.content).ok_or_else(|| bad("an unknown hash"))?,
-                0xa1 => {
-                    let (oid, mgf_params) = alg_id_parts(tlv.content)
-                        .map_err(|_| bad("a malformed mask generation function"))?;
-                    if oid != "1.2.840.113549.1.1.8" {
-                        return Err(bad("a mask generation function other than mgf1"));
-                    }
-                    mgf_hash = mgf_params
-                        .and_then(alg_hash)
-                        .ok_or_else(|| bad("an unknown mgf1 hash"))?;
-                }
-                0xa2 => {
-                    let (_, int) = der::expect(tlv.content, der::INTEGER).map_err(malformed)?;
-                    if int.len() > 4 || int.first().is_some_and(|b| *b & 0x80 != 0) {
-                        return Err(bad("an invalid salt length"));
-                    }
-                    salt_len = int
-                        .iter()
-                        .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-                }
-                0xa3 => {
-                    let (_, int) = der::expect(tlv.content, der::INTEGER).map_err(malformed)?;
-                    if int != [1] {
-                        return Err(bad("a trailer field other than 1"));
-                    }
-                }
-                _ => return Err(bad("unknown parameters")),
-            }
-        }
-    }
-    if hash != mgf_hash {
-        return Err(bad("an mgf1 hash different from the message hash"));
-    }
-    Ok((hash, salt_len))
-}
-
-fn alg_hash(alg_id: &[u8]) -> Option<HashAlg> {
-    alg_id_parts(alg_id)
-        .ok()
-        .and_then(|(oid, _)| HashAlg::from_oid(&oid))
-}
-
-/// An AlgorithmIdentifier's OID (dotted) and parameters (whole TLV, if any).
-pub(crate) fn alg_id_parts(alg_id: &[u8]) -> Result<(String, Option<&[u8]>), der::DerError> {
-    let (_, content) = der::expect(alg_id, der::SEQUENCE)?;
-    let oid = der::split(content)?;
-    if oid.tag != der::OID {
-        return Err(der::DerError("algorithm is not an oid".into()));
-    }
-    let params = if oid.rest.is_empty() {
-        None
-    } else {
-        Some(oid.rest)
-    };
-    Ok((der::oid_to_string(oid.content)?, params))
-}
-
-/// Go's name for a signature algorithm ("SHA256-RSA", "SHA384-RSAPSS", "ECDSA-SHA256",
-/// "Ed25519"), or "unknown".
-pub(crate) fn signature_algorithm_name(oid: &str, pss_hash: Option<HashAlg>) -> &'static str {
-    match oid {
-        "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => "SHA1-RSA",
-        "1.2.840.113549.1.1.11" => "SHA256-RSA",
-        "1.2.840.113549.1.1.12" => "SHA384-RSA",
-        "1.2.840.113549.1.1.13" => "SHA512-RSA",
-        "1.2.840.10045.4.1" => "ECDSA-SHA1",
-        "1.2.840.10045.4.3.2" => "ECDSA-SHA256",
-        "1.2.840.10045.4.3.3" => "ECDSA-SHA384",
-        "1.2.840.10045.4.3.4" => "ECDSA-SHA512",
-        OID_ED25519 => "Ed25519",
-        OID_RSA_PSS => match pss_hash {
-            Some(HashAlg::Sha256) => "SHA256-RSAPSS",
-            Some(HashAlg::Sha384) => "SHA384-RSAPSS",
-            Some(HashAlg::Sha512) => "SHA512-RSAPSS",
-            _ => "RSAPSS",
-        },
-        _ => "unknown",
-    }
-}
-
-/// The Go name of the algorithm in an AlgorithmIdentifier DER (its OID if unknown).
-pub(crate) fn algorithm_name_of_der(alg_id: &[u8]) -> String {
-    match alg_id_parts(alg_id) {
-        Ok((oid, params)) => {
-            let pss_hash = resolve(&oid, params).ok().and_then(|a| match a {
-                SigAlg::RsaPss { hash, .. } => Some(hash),
-                _ => None,
-            });
-            match signature_algorithm_name(&oid, pss_hash) {
-                "unknown" => oid,
-                name => name.to_string(),
-            }
-        }
-        Err(_) => "unknown".to_string(),
-    }
-}
+use super::key::{VerifyKey, decode_spki};
 
 /// Verifies `signature` over `signed_data_tbs` made with the algorithm `sig_alg_oid`
 /// (dotted, with its parameters' DER if any) by the key in `signer_spki_der`.
@@ -364,6 +227,7 @@ pub fn verify_chain(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pki::alg::algorithm_name_of_der;
     use crate::pki::cert::{CertSpec, KeyUsage, Subject, self_sign, sign};
     use crate::pki::key::{KeyType, PrivateKey};
 
