@@ -294,10 +294,10 @@ mod tests {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod openssl_tests {
     use super::*;
-    use crate::pki::cert::test_support::{Scratch, openssl};
     use crate::pki::cert::{CertSpec, Sans, Subject, self_sign, sign};
     use crate::pki::key::KeyType;
     use crate::pki::pem::pem_encode;
+    use crate::pki::testutil::{Scratch, openssl};
 
     #[test]
     fn openssl_reads_our_crls_and_refuses_revoked_certificates() {

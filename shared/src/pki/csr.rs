@@ -230,8 +230,8 @@ mod tests {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod openssl_tests {
     use super::*;
-    use crate::pki::cert::test_support::{Scratch, openssl};
     use crate::pki::key::KeyType;
+    use crate::pki::testutil::{Scratch, openssl};
 
     #[test]
     fn openssl_accepts_our_csrs() {

@@ -237,9 +237,9 @@ mod tests {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod openssl_tests {
     use super::*;
-    use crate::pki::cert::test_support::{Scratch, openssl};
     use crate::pki::key::KeyType;
     use crate::pki::pkcs12::tests::issued_leaf;
+    use crate::pki::testutil::{Scratch, openssl};
 
     #[test]
     fn openssl_verifies_tls_crt_against_ca_crt_and_matches_tls_key() {

@@ -762,7 +762,7 @@ mod tests {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod openssl_tests {
     use super::*;
-    use crate::pki::cert::test_support::{Scratch, openssl};
+    use crate::pki::testutil::{Scratch, openssl};
 
     fn public_der_by_openssl(scratch: &Scratch, key_path: &str, name: &str) -> Vec<u8> {
         let out = scratch.path(name);

@@ -13,6 +13,8 @@ pub mod alg;
 pub mod der;
 pub mod error;
 pub mod pem;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub(crate) mod testutil;
 
 pub mod cert;
 pub mod crl;

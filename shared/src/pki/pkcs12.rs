@@ -312,9 +312,9 @@ pub(crate) mod tests {
 mod openssl_tests {
     use super::tests::issued_leaf;
     use super::*;
-    use crate::pki::cert::test_support::{Scratch, openssl};
     use crate::pki::key::KeyType;
     use crate::pki::pem::pem_encode;
+    use crate::pki::testutil::{Scratch, openssl};
 
     fn try_openssl(args: &[&str]) -> (bool, String) {
         let out = std::process::Command::new("openssl")
