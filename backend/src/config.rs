@@ -24,6 +24,10 @@ pub struct Config {
     #[arg(long, env = "PKI_CONSOLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Log filter, in `tracing`'s env-filter syntax (`info`, `warn,backend=debug`).
+    #[arg(long, env = "PKI_CONSOLE_LOG", default_value = "info,tower_http=info")]
+    pub log: String,
+
     /// Key-encryption key for CA private keys at rest: base64 of 32 bytes. When unset,
     /// the key is kept in `<data-dir>/kek` (created on first start, mode 0600).
     #[arg(long, env = "PKI_CONSOLE_KEK", hide_env_values = true)]
@@ -185,6 +189,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             log_format: LogFormat::Text,
+            log: "info".into(),
             kek: None,
             audit_log: None,
             kubernetes_timeout_secs: 10,

@@ -3,7 +3,18 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 use shared::api::ErrorBody;
+
+/// Vault's error body, `{"errors": [...]}`, as JSON (for answers built as values).
+pub fn body(errors: Vec<String>) -> Value {
+    serde_json::to_value(ErrorBody { errors }).unwrap_or(Value::Null)
+}
+
+/// A response with `status` and Vault's error body.
+pub fn error(status: StatusCode, errors: Vec<String>) -> Response {
+    (status, Json(ErrorBody { errors })).into_response()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -45,6 +56,6 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(m) if m.is_empty() => vec![],
             other => vec![other.to_string()],
         };
-        (status, Json(ErrorBody { errors })).into_response()
+        error(status, errors)
     }
 }

@@ -2,6 +2,7 @@
 //! bound listener (plain HTTP, or HTTPS with `--tls-cert`; `serve.rs` with its timeouts
 //! and connection cap) until the shutdown future completes (tests bind port 0).
 
+pub mod calls;
 pub mod config;
 pub mod engine;
 pub mod error;

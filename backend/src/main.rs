@@ -7,7 +7,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    backend::telemetry::init(config.log_format);
+    backend::telemetry::init(config.log_format, &config.log);
     backend::serve::raise_open_file_limit();
     let listener = listen(config.listen)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;

@@ -49,7 +49,7 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::session::{self, Credential};
-use crate::vault::error;
+use crate::error::error;
 
 /// Largest answer [`Upstream::call`] reads (the server's own calls are small JSON).
 const CALL_ANSWER_LIMIT: usize = 1024 * 1024;

@@ -45,8 +45,9 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::AppState;
+use crate::calls;
 use crate::config::{Config, Mode};
-use crate::vault::{self, error};
+use crate::error::error;
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "pki_console_session";
@@ -405,7 +406,7 @@ pub fn credential(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Credential, Response> {
-    if let Some(t) = vault::token_from(headers) {
+    if let Some(t) = token_from(headers) {
         return Ok(Credential::Header(t));
     }
     let Some(value) = cookie_value(headers) else {
@@ -522,7 +523,7 @@ fn identity(state: &AppState, s: &Session, data: &Value) -> Value {
 /// `lookup-self` for `token`: `Ok(Some(data))`, `Ok(None)` when Vault refuses the token,
 /// or the error answer (upstream down, ...).
 async fn lookup_self(state: &AppState, token: &str) -> Result<Option<Value>, Response> {
-    let (status, body) = vault::call(
+    let (status, body) = calls::call(
         state,
         Method::GET,
         "auth/token/lookup-self",
@@ -754,7 +755,7 @@ async fn userpass_login(
             vec!["the password is empty".into()],
         ));
     }
-    let (status, body) = vault::call(
+    let (status, body) = calls::call(
         state,
         Method::POST,
         &format!("auth/{mount}/login/{user}"),
@@ -822,7 +823,7 @@ async fn sign_out(state: &AppState, s: &Session, now: i64) {
         }
     }
     if s.minted {
-        let revoked = vault::call(
+        let revoked = calls::call(
             state,
             Method::POST,
             "auth/token/revoke-self",
@@ -965,6 +966,18 @@ impl HttpBody for Redact {
     fn size_hint(&self) -> SizeHint {
         SizeHint::default()
     }
+}
+
+/// The token a client sent itself: `X-Vault-Token`, else `Authorization: Bearer`.
+pub fn token_from(headers: &HeaderMap) -> Option<String> {
+    if let Some(t) = headers.get("x-vault-token").and_then(|v| v.to_str().ok()) {
+        return Some(t.trim().to_string());
+    }
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
 }
 
 #[cfg(test)]

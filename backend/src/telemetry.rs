@@ -3,9 +3,12 @@
 use crate::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("PKI_CONSOLE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+/// Installs the subscriber: `filter` (from `--log` / `PKI_CONSOLE_LOG`; an invalid one
+/// falls back to `info` with a warning) and the format.
+pub fn init(format: LogFormat, filter: &str) {
+    let parsed = EnvFilter::try_new(filter);
+    let invalid = parsed.as_ref().err().map(|e| e.to_string());
+    let filter = parsed.unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -13,4 +16,7 @@ pub fn init(format: LogFormat) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+    if let Some(e) = invalid {
+        tracing::warn!(error = %e, "the log filter (--log, PKI_CONSOLE_LOG) is invalid; logging at info");
+    }
 }

@@ -4,8 +4,8 @@
 //! Bearer` or the session cookie, JSON body or query parameters as data) and renders the
 //! engine's answer in Vault's envelope, status codes and `{"errors": [...]}`.
 //!
-//! [`call`] is the same path for the server's own use (sign-in checks a token with
-//! `lookup-self` through it).
+//! The server's own calls (sign-in's `lookup-self`) take the same path through
+//! `calls.rs`, which knows nothing of HTTP requests or cookies.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,10 +16,12 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::AppState;
+use crate::calls;
 use crate::engine::{self, Engine, EngineError, Operation};
+use crate::error::error;
 use crate::session::{self, Credential};
 
 pub async fn handle(
@@ -148,7 +150,7 @@ async fn embedded(
     };
     req.remote_addr = remote_addr;
     let head = method == Method::HEAD;
-    let result = tokio::task::spawn_blocking(move || engine_handle(&engine, req)).await;
+    let result = tokio::task::spawn_blocking(move || engine.handle(req)).await;
     let mut res = match result {
         Ok(Ok(r)) => render(r),
         Ok(Err(e)) => engine_error(&e),
@@ -164,99 +166,6 @@ async fn embedded(
         *res.body_mut() = Body::empty();
     }
     res
-}
-
-/// One Vault API call for the server itself, through the path `/v1/*` uses: the engine,
-/// or the upstream. Answers the status and JSON body (`null` for none), or the error
-/// response to send when Vault could not be asked (upstream down, ...).
-#[allow(clippy::result_large_err)]
-pub async fn call(
-    state: &AppState,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Result<(StatusCode, Value), Response> {
-    if let Some(upstream) = &state.upstream {
-        return upstream.call(method, path, token, body).await;
-    }
-    let Some(engine) = state.engine.clone() else {
-        return Err(error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            vec!["the embedded engine is not running".into()],
-        ));
-    };
-    let operation = match method.as_str() {
-        "GET" => Operation::Read,
-        "LIST" => Operation::List,
-        "DELETE" => Operation::Delete,
-        _ => Operation::Update,
-    };
-    let data = match body {
-        Some(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
-    let req = engine::Request {
-        operation,
-        path: path.to_string(),
-        data,
-        token: token.map(String::from),
-        remote_addr: None,
-        id: engine::uuid(),
-    };
-    match tokio::task::spawn_blocking(move || engine_handle(&engine, req)).await {
-        Ok(Ok(r)) => Ok(json_answer(r)),
-        Ok(Err(e)) => Ok((
-            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            json!({ "errors": e.messages() }),
-        )),
-        Err(join) => {
-            tracing::error!(error = %join, "engine task failed");
-            Err(error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                vec!["internal error".into()],
-            ))
-        }
-    }
-}
-
-/// An engine answer as status and JSON, the way [`render`] would put it on the wire.
-fn json_answer(r: engine::Response) -> (StatusCode, Value) {
-    let status = match StatusCode::from_u16(r.status) {
-        Ok(s) if r.status != 0 => s,
-        _ => StatusCode::OK,
-    };
-    if r.raw.is_some() {
-        return (StatusCode::OK, Value::Null);
-    }
-    if r.bare {
-        return (status, r.data.unwrap_or(Value::Null));
-    }
-    if r.data.is_none() && r.auth.is_none() && r.warnings.is_empty() {
-        return (StatusCode::NO_CONTENT, Value::Null);
-    }
-    (status, envelope(r.data, r.auth, r.warnings))
-}
-
-fn envelope(data: Option<Value>, auth: Option<Value>, warnings: Vec<String>) -> Value {
-    json!({
-        "request_id": engine::uuid(),
-        "lease_id": "",
-        "renewable": false,
-        "lease_duration": 0,
-        "data": data,
-        "wrap_info": null,
-        "warnings": if warnings.is_empty() { Value::Null } else { json!(warnings) },
-        "auth": auth,
-        "mount_type": "",
-    })
-}
-
-fn engine_handle(
-    engine: &Arc<Engine>,
-    req: engine::Request,
-) -> Result<engine::Response, EngineError> {
-    engine.handle(req)
 }
 
 /// What the one normalisation of a `/v1/...` request path decided.
@@ -360,18 +269,6 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The token a client sent itself: `X-Vault-Token`, else `Authorization: Bearer`.
-pub fn token_from(headers: &HeaderMap) -> Option<String> {
-    if let Some(t) = headers.get("x-vault-token").and_then(|v| v.to_str().ok()) {
-        return Some(t.trim().to_string());
-    }
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_string())
-}
-
 fn parse(
     method: &Method,
     path: String,
@@ -446,7 +343,7 @@ fn render(r: engine::Response) -> Response {
     if r.data.is_none() && r.auth.is_none() && r.warnings.is_empty() {
         return StatusCode::NO_CONTENT.into_response();
     }
-    let body = envelope(r.data, r.auth, r.warnings);
+    let body = calls::envelope(r.data, r.auth, r.warnings);
     let status = if r.status == 0 {
         StatusCode::OK
     } else {
@@ -460,10 +357,6 @@ fn engine_error(e: &EngineError) -> Response {
         StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         e.messages(),
     )
-}
-
-pub fn error(status: StatusCode, errors: Vec<String>) -> Response {
-    (status, axum::Json(json!({ "errors": errors }))).into_response()
 }
 
 #[cfg(test)]

@@ -17,8 +17,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use serde_json::json;
-
 use crate::engine::Response;
 
 /// Logins one source may make at once.
@@ -114,7 +112,7 @@ fn in_flight() -> &'static InFlight {
 
 /// A 429 answer with Vault's `{"errors": [...]}`.
 fn too_many(message: String) -> Response {
-    Response::bare(429, json!({ "errors": [message] }))
+    Response::bare(429, crate::error::body(vec![message]))
 }
 
 /// `Some(429 answer)` when `source` (the client address; `None`: unknown) is over its
