@@ -377,4 +377,404 @@ mod tests {
         assert!(names_match(&a, &b));
         assert!(!names_match(&a, &c));
     }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn rsa_key_round_trips_and_signs() {
+        let key = PrivateKey::generate(KeyType::Rsa, 2048).expect("generate");
+        assert_eq!((key.key_type(), key.bits()), (KeyType::Rsa, 2048));
+        let vault = key.to_vault_pem().expect("pkcs1 pem");
+        assert!(vault.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+        let again = PrivateKey::from_pem(&vault).expect("pkcs1");
+        assert_eq!(again.public_key_der(), key.public_key_der());
+        let again = PrivateKey::from_pkcs8_der(&key.to_pkcs8_der().expect("p8")).expect("p8");
+        assert_eq!(again.public_key_der(), key.public_key_der());
+        for bits in [0, 256, 384, 512] {
+            for pss in [false, true] {
+                let signer = key.signer(bits, pss).expect("signer");
+                let sig = signer.sign(b"hello").expect("sign");
+                let alg = signer.algorithm_identifier_der().expect("alg id");
+                verify_signature_with_alg_der(b"hello", &alg, &sig, &key.public_key_der())
+                    .expect("verifies");
+            }
+        }
+        assert!(key.signer(1024, false).is_err());
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn ecdsa_signatures_use_the_requested_hash() {
+        let key = PrivateKey::generate(KeyType::Ec, 256).expect("generate");
+        assert_eq!(
+            key.signer(0, false).expect("s").algorithm_name(),
+            "ECDSA-SHA256"
+        );
+        for (bits, name) in [
+            (256, "ECDSA-SHA256"),
+            (384, "ECDSA-SHA384"),
+            (512, "ECDSA-SHA512"),
+        ] {
+            let signer = key.signer(bits, false).expect("signer");
+            assert_eq!(signer.algorithm_name(), name);
+            let sig = signer.sign(b"msg").expect("sign");
+            assert_eq!(sig.first(), Some(&0x30), "DER-encoded ECDSA signature");
+            let alg = signer.algorithm_identifier_der().expect("alg");
+            verify_signature_with_alg_der(b"msg", &alg, &sig, &key.public_key_der())
+                .expect("verifies");
+            assert!(
+                verify_signature_with_alg_der(b"msh", &alg, &sig, &key.public_key_der()).is_err()
+            );
+        }
+        let p384 = PrivateKey::generate(KeyType::Ec, 384).expect("generate");
+        assert_eq!(
+            p384.signer(0, false).expect("s").algorithm_name(),
+            "ECDSA-SHA384"
+        );
+        assert!(key.signer(128, false).is_err());
+    }
+}
+
+/// A certificate chain issued by `cert` and read back field by field, then checked here.
+#[cfg(test)]
+mod cert_chain_tests {
+    use super::verify_chain;
+    use crate::pki::cert::tests::ca_spec;
+    use crate::pki::cert::*;
+    use crate::pki::key::{KeyType, PrivateKey};
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn root_intermediate_leaf_round_trip() {
+        let root_key = PrivateKey::generate(KeyType::Ec, 384).expect("root key");
+        let root = self_sign(&ca_spec("Root CA", 1), &root_key, 0).expect("root");
+        let root_info = parse_certificate(&root).expect("parse root");
+        assert!(root_info.is_ca && root_info.self_issued);
+        assert_eq!(root_info.subject_dn, "CN=Root CA");
+        assert_eq!(root_info.signature_algorithm, "ECDSA-SHA384");
+        assert_eq!(root_info.subject_key_id, root_info.authority_key_id);
+        assert_eq!(
+            root_info.key_usage,
+            vec![KeyUsage::CertSign, KeyUsage::CrlSign]
+        );
+        assert_eq!(
+            (root_info.key_type.as_str(), root_info.key_bits),
+            ("ec", 384)
+        );
+
+        let int_key = PrivateKey::generate(KeyType::Ed25519, 0).expect("int key");
+        let mut int_spec = ca_spec("Intermediate", 2);
+        int_spec.max_path_length = Some(0);
+        int_spec.permitted_dns_domains = vec!["example.com".into()];
+        let int = sign(&int_spec, &int_key.public_key_info(), &root, &root_key, 256).expect("int");
+        let int_info = parse_certificate(&int).expect("parse int");
+        assert_eq!(int_info.issuer_der, root_info.subject_der);
+        assert_eq!(int_info.authority_key_id, root_info.subject_key_id);
+        assert_eq!(int_info.max_path_length, Some(0));
+        assert_eq!(int_info.signature_algorithm, "ECDSA-SHA256");
+
+        let leaf_key = PrivateKey::generate(KeyType::Ec, 256).expect("leaf key");
+        let leaf_spec = CertSpec {
+            serial: vec![0x80, 1, 2],
+            not_before: 1_700_000_000,
+            not_after: 1_800_000_000,
+            subject: Subject::with_common_name("www.example.com"),
+            sans: Sans {
+                dns: vec!["www.example.com".into()],
+                ip: vec!["10.0.0.1".parse().expect("ip"), "::1".parse().expect("ip")],
+                uri: vec!["spiffe://example.com/x".into()],
+                email: vec!["a@example.com".into()],
+            },
+            key_usage: vec![KeyUsage::DigitalSignature, KeyUsage::KeyAgreement],
+            ext_key_usage: vec![ExtKeyUsage::ServerAuth, ExtKeyUsage::IpsecUser],
+            ext_key_usage_oids: vec!["1.2.3.4".into()],
+            issuing_certificates: vec!["http://ca.example/ca".into()],
+            ocsp_servers: vec!["http://ocsp.example".into()],
+            crl_distribution_points: vec!["http://ca.example/crl".into()],
+            ..CertSpec::default()
+        };
+        let leaf = sign(&leaf_spec, &leaf_key.public_key_info(), &int, &int_key, 0).expect("leaf");
+        let info = parse_certificate(&leaf).expect("parse leaf");
+        assert_eq!(info.serial, "80:01:02");
+        assert_eq!(info.serial_bytes, vec![0x80, 1, 2]);
+        assert_eq!(info.common_name, "www.example.com");
+        assert_eq!(info.issuer_dn, "CN=Intermediate");
+        assert_eq!(
+            (info.not_before, info.not_after),
+            (1_700_000_000, 1_800_000_000)
+        );
+        assert_eq!(info.sans, leaf_spec.sans);
+        assert!(!info.is_ca);
+        assert_eq!(info.key_usage, leaf_spec.key_usage);
+        assert_eq!(
+            info.ext_key_usage,
+            vec![ExtKeyUsage::ServerAuth, ExtKeyUsage::IpsecUser]
+        );
+        assert_eq!(info.ext_key_usage_oids, vec!["1.2.3.4".to_string()]);
+        assert_eq!(info.issuing_certificates, leaf_spec.issuing_certificates);
+        assert_eq!(info.ocsp_servers, leaf_spec.ocsp_servers);
+        assert_eq!(
+            info.crl_distribution_points,
+            leaf_spec.crl_distribution_points
+        );
+        assert_eq!(
+            info.subject_key_id,
+            hex_colon(&leaf_key.public_key_info().key_id())
+        );
+        assert_eq!(info.authority_key_id, int_info.subject_key_id);
+        assert_eq!(info.signature_algorithm, "Ed25519");
+        assert_eq!(info.spki_der, leaf_key.public_key_der());
+        assert!(info.valid_at(1_750_000_000) && !info.valid_at(1_800_000_001));
+
+        verify_chain(&leaf, std::slice::from_ref(&int), &root, 1_750_000_000).expect("chain");
+        let pem = pem_encode("CERTIFICATE", &leaf);
+        assert_eq!(
+            parse_certificate_pem_or_der(pem.as_bytes())
+                .map(|i| i.serial)
+                .ok(),
+            Some(info.serial)
+        );
+    }
+}
+
+/// (From cert.rs: these check chains, so they live with the chain check.)
+/// Certificates checked by openssl, and openssl's certificates read and used by us.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod cert_openssl_tests {
+    use super::{verify_chain, verify_issued_by};
+    use crate::pki::cert::*;
+    use crate::pki::key::{KeyType, PrivateKey};
+    use crate::pki::testutil::{Scratch, openssl};
+
+    fn now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    fn ca(cn: &str, serial: u8, path_len: Option<u32>) -> CertSpec {
+        CertSpec {
+            serial: vec![serial],
+            not_before: now() - 3600,
+            not_after: now() + 86_400,
+            subject: Subject {
+                common_name: cn.into(),
+                organization: vec!["PKI Console".into()],
+                country: vec!["US".into()],
+                ..Subject::default()
+            },
+            is_ca: true,
+            max_path_length: path_len,
+            key_usage: vec![KeyUsage::CertSign, KeyUsage::CrlSign],
+            issuing_certificates: vec!["http://127.0.0.1:8200/v1/pki/ca".into()],
+            crl_distribution_points: vec!["http://127.0.0.1:8200/v1/pki/crl".into()],
+            ..CertSpec::default()
+        }
+    }
+
+    fn leaf_spec() -> CertSpec {
+        CertSpec {
+            serial: random_serial().expect("serial"),
+            not_before: now() - 60,
+            not_after: now() + 3600,
+            subject: Subject {
+                common_name: "www.example.com".into(),
+                organizational_unit: vec!["Web".into(), "Ops".into()],
+                ..Subject::default()
+            },
+            sans: Sans {
+                dns: vec!["www.example.com".into(), "example.com".into()],
+                ip: vec!["10.0.0.1".parse().expect("ip")],
+                uri: vec!["spiffe://example.com/web".into()],
+                email: vec!["web@example.com".into()],
+            },
+            key_usage: vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment],
+            ext_key_usage: vec![ExtKeyUsage::ServerAuth, ExtKeyUsage::ClientAuth],
+            issuing_certificates: vec!["http://127.0.0.1:8200/v1/pki/ca".into()],
+            ocsp_servers: vec!["http://127.0.0.1:8200/v1/pki/ocsp".into()],
+            crl_distribution_points: vec!["http://127.0.0.1:8200/v1/pki/crl".into()],
+            ..CertSpec::default()
+        }
+    }
+
+    #[test]
+    fn openssl_verifies_our_chains_for_every_key_type() {
+        let scratch = Scratch::new("chain");
+        // (root key, root signature_bits, intermediate key, leaf key, use_pss)
+        let cases = [
+            (
+                (KeyType::Rsa, 2048),
+                0,
+                (KeyType::Ec, 384),
+                (KeyType::Ed25519, 0),
+                false,
+            ),
+            (
+                (KeyType::Rsa, 2048),
+                512,
+                (KeyType::Ed25519, 0),
+                (KeyType::Rsa, 2048),
+                true,
+            ),
+            (
+                (KeyType::Ec, 256),
+                384,
+                (KeyType::Rsa, 3072),
+                (KeyType::Ec, 256),
+                false,
+            ),
+            (
+                (KeyType::Ed25519, 0),
+                0,
+                (KeyType::Ec, 256),
+                (KeyType::Ec, 384),
+                false,
+            ),
+        ];
+        for (i, (root_kt, root_bits, int_kt, leaf_kt, pss)) in cases.into_iter().enumerate() {
+            let root_key = PrivateKey::generate(root_kt.0, root_kt.1).expect("root key");
+            let mut root_spec = ca("Root CA", 1, None);
+            root_spec.use_pss = pss;
+            let root = self_sign(&root_spec, &root_key, root_bits).expect("root");
+            let int_key = PrivateKey::generate(int_kt.0, int_kt.1).expect("int key");
+            let mut int_spec = ca("Intermediate CA", 2, Some(0));
+            int_spec.use_pss = pss;
+            let int = sign(
+                &int_spec,
+                &int_key.public_key_info(),
+                &root,
+                &root_key,
+                root_bits,
+            )
+            .expect("int");
+            let leaf_key = PrivateKey::generate(leaf_kt.0, leaf_kt.1).expect("leaf key");
+            let spec = leaf_spec();
+            let leaf = sign(&spec, &leaf_key.public_key_info(), &int, &int_key, 0).expect("leaf");
+
+            let root_path =
+                scratch.write(&format!("root{i}.pem"), pem_encode("CERTIFICATE", &root));
+            let int_path = scratch.write(&format!("int{i}.pem"), pem_encode("CERTIFICATE", &int));
+            let leaf_path =
+                scratch.write(&format!("leaf{i}.pem"), pem_encode("CERTIFICATE", &leaf));
+            let out = openssl(&[
+                "verify",
+                "-x509_strict",
+                "-purpose",
+                "sslserver",
+                "-CAfile",
+                &root_path,
+                "-untrusted",
+                &int_path,
+                &leaf_path,
+            ]);
+            assert!(out.contains(": OK"), "case {i}: {out}");
+            verify_chain(&leaf, std::slice::from_ref(&int), &root, now()).expect("our chain check");
+
+            let text = openssl(&["x509", "-in", &leaf_path, "-noout", "-text"]);
+            let serial_hex = format_serial(&spec.serial);
+            for want in [
+                serial_hex.as_str(),
+                "Subject: OU = Ops + OU = Web, CN = www.example.com",
+                "Issuer: C = US, O = PKI Console, CN = Intermediate CA",
+                "DNS:www.example.com, DNS:example.com, email:web@example.com, IP Address:10.0.0.1, URI:spiffe://example.com/web",
+                "Digital Signature, Key Encipherment",
+                "TLS Web Server Authentication, TLS Web Client Authentication",
+                "OCSP - URI:http://127.0.0.1:8200/v1/pki/ocsp",
+                "CA Issuers - URI:http://127.0.0.1:8200/v1/pki/ca",
+                "URI:http://127.0.0.1:8200/v1/pki/crl",
+                "X509v3 Subject Key Identifier",
+                "X509v3 Authority Key Identifier",
+            ] {
+                assert!(text.contains(want), "case {i}: missing {want:?} in\n{text}");
+            }
+            assert!(
+                !text.contains("Basic Constraints"),
+                "vault leaves carry no basicConstraints"
+            );
+            let int_text = openssl(&["x509", "-in", &int_path, "-noout", "-text"]);
+            assert!(int_text.contains("CA:TRUE, pathlen:0"), "{int_text}");
+            let root_text = openssl(&["x509", "-in", &root_path, "-noout", "-text"]);
+            let want_alg = match (root_kt.0, root_bits, pss) {
+                (KeyType::Rsa, _, true) => "rsassaPss",
+                (KeyType::Rsa, 512, false) => "sha512WithRSAEncryption",
+                (KeyType::Rsa, _, false) => "sha256WithRSAEncryption",
+                (KeyType::Ec, 384, _) => "ecdsa-with-SHA384",
+                (KeyType::Ec, _, _) => "ecdsa-with-SHA256",
+                (KeyType::Ed25519, _, _) => "ED25519",
+            };
+            assert!(
+                root_text.contains(want_alg),
+                "case {i}: want {want_alg}\n{root_text}"
+            );
+        }
+    }
+
+    #[test]
+    fn we_read_and_sign_under_an_openssl_root() {
+        let scratch = Scratch::new("openssl-root");
+        for (label, newkey) in [
+            (
+                "ec",
+                vec!["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            ),
+            (
+                "rsapss",
+                vec![
+                    "-newkey",
+                    "rsa:2048",
+                    "-sigopt",
+                    "rsa_padding_mode:pss",
+                    "-sha384",
+                ],
+            ),
+        ] {
+            let key_path = scratch.path(&format!("{label}.key"));
+            let root_path = scratch.path(&format!("{label}.pem"));
+            let mut args = vec!["req", "-x509", "-new"];
+            args.extend(newkey);
+            args.extend([
+                "-nodes",
+                "-days",
+                "2",
+                "-keyout",
+                &key_path,
+                "-out",
+                &root_path,
+                // Repeated attribute types: rcgen's own name type could not copy these.
+                "-subj",
+                "/DC=com/DC=example/OU=A/OU=B/CN=OpenSSL Root",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ]);
+            openssl(&args);
+            let root_pem = std::fs::read_to_string(&root_path).expect("root");
+            let root = certificates_from_pem(&root_pem).expect("pem").remove(0);
+            let info = parse_certificate(&root).expect("parse openssl root");
+            assert_eq!(
+                info.subject_dn,
+                "CN=OpenSSL Root,OU=B,OU=A,DC=example,DC=com"
+            );
+            assert!(info.is_ca && info.self_issued);
+            verify_issued_by(&root, &root).expect("openssl root's self-signature verifies");
+
+            let key = PrivateKey::from_pem(&std::fs::read_to_string(&key_path).expect("key"))
+                .expect("openssl key");
+            let leaf_key = PrivateKey::generate(KeyType::Ec, 256).expect("leaf key");
+            let leaf =
+                sign(&leaf_spec(), &leaf_key.public_key_info(), &root, &key, 0).expect("leaf");
+            assert_eq!(
+                parse_certificate(&leaf).expect("leaf").issuer_der,
+                info.subject_der
+            );
+            let leaf_path = scratch.write(
+                &format!("{label}-leaf.pem"),
+                pem_encode("CERTIFICATE", &leaf),
+            );
+            let out = openssl(&["verify", "-x509_strict", "-CAfile", &root_path, &leaf_path]);
+            assert!(out.contains(": OK"), "{label}: {out}");
+            verify_chain(&leaf, &[], &root, now()).expect("our chain check");
+        }
+    }
 }
