@@ -1,9 +1,10 @@
 //! The layering rule of `pki/`, checked on the source itself: the leaf modules (`alg`,
 //! `der`, `error`, `pem`) import no other kind of PKI module, and the concept modules
 //! (`key`, `cert`, `csr`, `crl`, `verify`, `pkcs12`, `pkcs8enc`, `k8s`) import each other
-//! without a cycle. A file's references are its `super::x` and `crate::pki::x` paths
-//! (including `use super::{a, b}` groups) outside comments and outside its
-//! `#[cfg(test)]` modules (tests may use any module).
+//! without a cycle, in their code or their tests. A file's references are its
+//! `super::x` and `crate::pki::x` paths (including `use super::{a, b}` groups) outside
+//! comments; in its `#[cfg(test)]` modules, where `super::` names the file itself, only
+//! the `crate::pki::x` paths.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,9 +44,10 @@ fn is_test_attr(line: &str) -> bool {
     line.starts_with("#[cfg(") && line.contains("test")
 }
 
-/// The file's code before its first top-level `#[cfg(test)]` item, without comments.
-/// Panics if a top-level item after that point is not test-only (it would be missed).
-fn production_code(name: &str, text: &str) -> String {
+/// The file's code before its first top-level `#[cfg(test)]` item, and from there on (its
+/// test modules), both without comments. Panics if a top-level item after that point is
+/// not test-only (its `super::` paths would be missed).
+fn split_code(name: &str, text: &str) -> (String, String) {
     let lines: Vec<&str> = text.lines().collect();
     let first_test = lines
         .iter()
@@ -64,15 +66,17 @@ fn production_code(name: &str, text: &str) -> String {
             gated = false;
         }
     }
-    lines
-        .iter()
-        .take(first_test)
-        .map(|l| match l.find("//") {
-            Some(i) => l.get(..i).unwrap_or(""),
-            None => l,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let code = |part: &[&str]| {
+        part.iter()
+            .map(|l| match l.find("//") {
+                Some(i) => l.get(..i).unwrap_or(""),
+                None => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (production, tests) = lines.split_at(first_test);
+    (code(production), code(tests))
 }
 
 fn ident_at(text: &str) -> &str {
@@ -82,11 +86,11 @@ fn ident_at(text: &str) -> &str {
     text.get(..end).unwrap_or("")
 }
 
-/// The PKI modules a file's code names: `super::x`, `crate::pki::x`, and each top-level
-/// name in `super::{x, y::z}` / `crate::pki::{..}` groups.
-fn references(code: &str) -> BTreeSet<String> {
+/// The PKI modules `code` names through `prefixes` (`super::`, `crate::pki::`): `x` of
+/// `prefix x`, and each top-level name of `prefix {x, y::z}` groups.
+fn references(code: &str, prefixes: &[&str]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for prefix in ["super::", "crate::pki::"] {
+    for prefix in prefixes {
         let mut rest = code;
         while let Some(i) = rest.find(prefix) {
             let after = rest.get(i + prefix.len()..).unwrap_or("");
@@ -135,8 +139,10 @@ fn graph(files: &[(&str, &str)]) -> BTreeMap<String, BTreeSet<String>> {
     files
         .iter()
         .map(|(name, text)| {
-            let refs = references(&production_code(name, text))
+            let (production, tests) = split_code(name, text);
+            let refs = references(&production, &["super::", "crate::pki::"])
                 .into_iter()
+                .chain(references(&tests, &["crate::pki::"]))
                 .filter(|r| {
                     r != name && (LEAVES.contains(&r.as_str()) || CONCEPTS.contains(&r.as_str()))
                 })
@@ -241,7 +247,7 @@ fn the_checker_sees_cycles_groups_and_leaf_violations() {
         ("cert", "//! c\nuse super::key;\n// use super::verify;\n"),
         (
             "verify",
-            "//! v\nfn f() { crate::pki::csr::parse(); }\n#[cfg(test)]\nmod tests { use super::super::k8s; }\n",
+            "//! v\nfn f() { crate::pki::csr::parse(); }\n#[cfg(test)]\nmod tests { use super::*; use super::super::k8s; use crate::pki::alg::X; }\n",
         ),
         ("csr", "//! s\n"),
         ("der", "//! d\nuse super::error::PkiError;\n"),
@@ -259,8 +265,8 @@ fn the_checker_sees_cycles_groups_and_leaf_violations() {
     );
     assert_eq!(
         graph.get("verify").cloned().unwrap_or_default(),
-        BTreeSet::from(["csr".to_string()]),
-        "test modules are not counted"
+        BTreeSet::from(["csr".to_string(), "alg".to_string()]),
+        "a test module's crate::pki paths count, its super:: paths name the file itself"
     );
     let problems = violations(&graph);
     assert!(
