@@ -540,9 +540,10 @@ async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
 /// connection.
 fn body_timeout_answer(res: Response<Body>, limit: Duration) -> Response<Body> {
     let (mut parts, _) = res.into_parts();
-    let body = serde_json::json!({
-        "errors": [format!("the request body did not arrive within {} (--body-timeout)", seconds(limit))]
-    })
+    let body = crate::error::body(vec![format!(
+        "the request body did not arrive within {} (--body-timeout)",
+        seconds(limit)
+    )])
     .to_string();
     parts.status = StatusCode::REQUEST_TIMEOUT;
     parts.headers.remove(header::CONTENT_LENGTH);
