@@ -1,6 +1,7 @@
 //! Certificates: what the engine decides for one ([`CertSpec`]), signing it as a root
 //! ([`self_sign`]) or by an issuer ([`sign`]), reading one back ([`parse_certificate`]),
-//! and the PEM, serial-number and distinguished-name helpers around them.
+//! and the serial-number and distinguished-name helpers around them (PEM lives in the
+//! leaf module `pem`; `pem_encode` and friends are re-exported here).
 //!
 //! rcgen encodes the body (serial, validity, extensions); names, the subject key and the
 //! signature algorithm are then set here byte for byte (so an issuer's name is copied
