@@ -3,6 +3,7 @@
 //! - `run [-- ARGS]`   install what is missing, build the web bundle and the release
 //!   server, start it in embedded mode (prints the URL)
 //! - `test`            install what is missing, then every check and test suite
+//! - `tidy`            the rules of ARCHITECTURE.md that a machine can check
 //! - `dist`            build the web bundle into `target/dist` (printing its size)
 //! - `bench proxy`     proxy overhead: latency through upstream mode vs the engine direct
 //! - `wasm-test-runner FILE`  wasm-bindgen's test runner (as the wasm32 cargo runner)
@@ -12,6 +13,7 @@ mod bench_csr;
 mod console;
 mod dist;
 mod pipeline;
+mod tidy;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +32,7 @@ fn main() -> anyhow::Result<()> {
         "run" => pipeline::run(&rest),
         "test" => pipeline::test(&rest),
         "bench" => bench::run(&rest),
+        "tidy" => tidy::run(),
         "dist" => {
             tools::ensure_wasm_target()?;
             dist::build(!rest.iter().any(|a| a == "--no-opt")).map(|_| ())
@@ -40,7 +43,7 @@ fn main() -> anyhow::Result<()> {
         }
         "" | "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <run [-- server args] | test [filter] | dist [--no-opt] | bench proxy|csr | wasm-test-runner FILE>"
+                "usage: cargo xtask <run [-- server args] | test [filter] | tidy | dist [--no-opt] | bench proxy|csr | wasm-test-runner FILE>"
             );
             Ok(())
         }

@@ -58,6 +58,9 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
     step("format");
     run_cmd(cargo().args(["fmt", "--all", "--check"]))?;
 
+    step("tidy (the rules of ARCHITECTURE.md)");
+    crate::tidy::run()?;
+
     step("clippy (host)");
     run_cmd(cargo().args([
         "clippy",

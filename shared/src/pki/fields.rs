@@ -18,7 +18,7 @@
 
 use serde_json::{Map, Value};
 
-use super::duration;
+use super::duration::{self, go_quote};
 
 /// The field types of Vault's framework that the PKI paths use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -389,6 +389,29 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// Vault's `ParseOtherSANs`: `<oid>;<type>:<value>` entries, type `utf8` or `utf-8`, as
+/// `(oid, value)` pairs; the error is Vault's text.
+pub fn parse_other_sans(others: &[String]) -> Result<Vec<(String, String)>, String> {
+    others
+        .iter()
+        .map(|other| {
+            let (oid, typed) = other
+                .split_once(';')
+                .ok_or_else(|| format!("expected a semicolon in other SAN {}", go_quote(other)))?;
+            let (kind, value) = typed
+                .split_once(':')
+                .ok_or_else(|| format!("expected a colon in other SAN {}", go_quote(other)))?;
+            if !kind.eq_ignore_ascii_case("utf8") && !kind.eq_ignore_ascii_case("utf-8") {
+                return Err(format!(
+                    "only utf8 other SANs are supported; found non-supported type in other SAN {}",
+                    go_quote(other)
+                ));
+            }
+            Ok((oid.to_owned(), value.to_owned()))
+        })
+        .collect()
 }
 
 #[cfg(test)]

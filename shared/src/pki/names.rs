@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::duration::go_quote;
+use super::fields::parse_other_sans;
 use super::role::Role;
 
 /// The names a certificate request asks for, as Vault's `issue` and `sign` endpoints take
@@ -433,29 +434,6 @@ pub fn check_other_sans(role: &Role, requested: &[String]) -> Result<(), NameErr
         }
     }
     Ok(())
-}
-
-/// Vault's `ParseOtherSANs`: `<oid>;<type>:<value>` entries, type `utf8` or `utf-8`, as
-/// `(oid, value)` pairs; the error is Vault's text.
-pub(crate) fn parse_other_sans(others: &[String]) -> Result<Vec<(String, String)>, String> {
-    others
-        .iter()
-        .map(|other| {
-            let (oid, typed) = other
-                .split_once(';')
-                .ok_or_else(|| format!("expected a semicolon in other SAN {}", go_quote(other)))?;
-            let (kind, value) = typed
-                .split_once(':')
-                .ok_or_else(|| format!("expected a colon in other SAN {}", go_quote(other)))?;
-            if !kind.eq_ignore_ascii_case("utf8") && !kind.eq_ignore_ascii_case("utf-8") {
-                return Err(format!(
-                    "only utf8 other SANs are supported; found non-supported type in other SAN {}",
-                    go_quote(other)
-                ));
-            }
-            Ok((oid.to_owned(), value.to_owned()))
-        })
-        .collect()
 }
 
 /// Vault's key checks when signing a CSR whose key is `key_type` (`rsa`, `ec`, `ed25519`)

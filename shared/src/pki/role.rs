@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::duration::{self, go_quote};
+use super::fields::parse_other_sans;
 use super::fields::{
     self, FieldError, parse_bool, parse_comma_string_slice as parse_list, parse_int, parse_string,
 };
-use super::names::parse_other_sans;
 
 /// Vault's default key usages for a role.
 pub const DEFAULT_KEY_USAGE: [&str; 3] = ["DigitalSignature", "KeyAgreement", "KeyEncipherment"];
