@@ -48,8 +48,8 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use crate::config::Config;
-use crate::session::{self, Credential};
 use crate::error::error;
+use crate::session::{self, Credential};
 
 /// Largest answer [`Upstream::call`] reads (the server's own calls are small JSON).
 const CALL_ANSWER_LIMIT: usize = 1024 * 1024;

@@ -1,8 +1,7 @@
 //! The PKI error type, [`PkiError`]: one enum for everything that can go wrong in keys,
-//! CSRs, certificates, CRLs, chains and downloads. A leaf module: it names the key type
-//! ([`KeyType`]) in its messages and nothing else from the PKI modules.
-
-use super::alg::KeyType;
+//! CSRs, certificates, CRLs, chains and downloads. A leaf module that imports nothing
+//! from the PKI modules (a key type appears in its messages by Vault's name, `rsa`, `ec`
+//! or `ed25519`).
 
 /// Everything that can go wrong in the PKI machinery. Messages are lowercase and name the
 /// field or thing that is wrong; where Vault has a well-known text, it is used verbatim.
@@ -15,16 +14,16 @@ pub enum PkiError {
     /// A `key_bits` value the key type does not support.
     #[error("unsupported key_bits {bits} for key_type {key_type}")]
     UnsupportedKeyBits {
-        /// The key type asked for.
-        key_type: KeyType,
+        /// The key type asked for (Vault's name).
+        key_type: &'static str,
         /// The size asked for.
         bits: u32,
     },
     /// A `signature_bits` value the key type does not support.
     #[error("unsupported signature_bits {bits} for key_type {key_type}")]
     UnsupportedSignatureBits {
-        /// The signing key's type.
-        key_type: KeyType,
+        /// The signing key's type (Vault's name).
+        key_type: &'static str,
         /// The hash size asked for.
         bits: u32,
     },

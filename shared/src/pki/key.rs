@@ -221,7 +221,10 @@ impl PrivateKey {
             KeyType::Rsa => {
                 let bits = if bits == 0 { 2048 } else { bits };
                 if !matches!(bits, 2048 | 3072 | 4096 | 8192) {
-                    return Err(PkiError::UnsupportedKeyBits { key_type, bits });
+                    return Err(PkiError::UnsupportedKeyBits {
+                        key_type: key_type.as_str(),
+                        bits,
+                    });
                 }
                 let key = RsaPrivateKey::new(&mut getrandom::SysRng, bits as usize)
                     .map_err(|e| PkiError::Random(format!("rsa key generation: {e}")))?;
@@ -232,7 +235,12 @@ impl PrivateKey {
                     Inner::P256(random_scalar::<_, 32>(p256::ecdsa::SigningKey::from_slice)?)
                 }
                 384 => Inner::P384(random_scalar::<_, 48>(p384::ecdsa::SigningKey::from_slice)?),
-                _ => return Err(PkiError::UnsupportedKeyBits { key_type, bits }),
+                _ => {
+                    return Err(PkiError::UnsupportedKeyBits {
+                        key_type: key_type.as_str(),
+                        bits,
+                    });
+                }
             },
             KeyType::Ed25519 => {
                 let mut seed = Zeroizing::new([0u8; 32]);
@@ -440,7 +448,7 @@ impl PrivateKey {
     pub fn signer(&self, signature_bits: u32, use_pss: bool) -> Result<Signer<'_>, PkiError> {
         let key_type = self.key_type();
         let unsupported = PkiError::UnsupportedSignatureBits {
-            key_type,
+            key_type: key_type.as_str(),
             bits: signature_bits,
         };
         let hash = match (&self.inner, signature_bits) {
