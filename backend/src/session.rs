@@ -261,16 +261,7 @@ impl Sessions {
     /// accessor appears in this server's logs in upstream mode (embedded mode uses the
     /// audit log's salt, see [`log_accessor`]).
     pub fn log_hmac(&self, value: &str) -> String {
-        let mut mac =
-            <HmacSha256 as Mac>::new_from_slice(&self.log_key).expect("HMAC takes any key size");
-        mac.update(value.as_bytes());
-        let hex: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        format!("hmac-sha256:{hex}")
+        crate::engine::audit::hmac_tag(&self.log_key, value)
     }
 
     /// The CSRF token of a session: HMAC-SHA256 of its id.

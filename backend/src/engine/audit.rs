@@ -73,16 +73,7 @@ impl Audit {
     }
 
     pub fn hmac(&self, value: &str) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.salt).expect("HMAC takes any key length");
-        mac.update(value.as_bytes());
-        let hex: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        format!("hmac-sha256:{hex}")
+        hmac_tag(&self.salt, value)
     }
 
     fn hash_value(&self, v: &Value, plain: bool) -> Value {
@@ -205,4 +196,18 @@ pub fn operation_name(op: crate::engine::Operation) -> &'static str {
         Delete => "delete",
         List => "list",
     }
+}
+
+/// `hmac-sha256:<hex>` of `value` under `key`: how a secret (token, accessor) appears in
+/// the audit log and the server's logs, as Vault prints its audit HMACs.
+pub fn hmac_tag(key: &[u8], value: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(value.as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("hmac-sha256:{hex}")
 }

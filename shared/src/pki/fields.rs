@@ -51,8 +51,21 @@ impl FieldError {
 /// runs; the first failure (in field-name order) is returned. Fields not in the schema are
 /// left alone.
 pub fn validate(data: &Map<String, Value>, schema: &[(&str, FieldType)]) -> Result<(), FieldError> {
+    validate_each(data, &[schema])
+}
+
+/// As [`validate`], for a schema made of several parts (a path's own fields and the ones
+/// it shares with other paths).
+pub fn validate_each(
+    data: &Map<String, Value>,
+    schema: &[&[(&str, FieldType)]],
+) -> Result<(), FieldError> {
     for (key, value) in data {
-        let Some((_, ty)) = schema.iter().find(|(name, _)| name == key) else {
+        let Some((_, ty)) = schema
+            .iter()
+            .flat_map(|part| part.iter())
+            .find(|(name, _)| name == key)
+        else {
             continue;
         };
         if value.is_null() {

@@ -281,9 +281,9 @@ pub fn names_list(data: &Map<String, Value>, key: &str) -> Result<Vec<String>, E
         .collect())
 }
 
-/// The typed fields of `root/generate` and `intermediate/generate` (OpenBao's CA
-/// fields), checked before anything is made.
-const CA_FIELDS: &[(&str, FieldType)] = &[
+/// OpenBao's CA fields: the typed fields `root/generate`, `intermediate/generate` and
+/// `root/sign-intermediate` share, checked before anything is made.
+pub(crate) const CA_FIELDS: &[(&str, FieldType)] = &[
     ("common_name", Text),
     ("alt_names", Text),
     ("ip_sans", List),
@@ -311,9 +311,10 @@ const CA_FIELDS: &[(&str, FieldType)] = &[
     ("max_path_length", Int),
     ("permitted_dns_domains", List),
     ("issuer_name", Text),
-    ("key_name", Text),
-    ("key_ref", Text),
 ];
+
+/// The generate paths' own typed fields, besides [`CA_FIELDS`].
+const GENERATE_FIELDS: &[(&str, FieldType)] = &[("key_name", Text), ("key_ref", Text)];
 
 fn ca_sans(data: &Map<String, Value>, cn: &str) -> Result<Sans, EngineError> {
     let mut sans = Sans::default();
@@ -463,7 +464,7 @@ pub fn generate_root(
             "unknown type \"{kind}\": use internal, exported or existing"
         )));
     }
-    fields::validate(data, CA_FIELDS).map_err(field_error)?;
+    fields::validate_each(data, &[CA_FIELDS, GENERATE_FIELDS]).map_err(field_error)?;
     let format = response_format(data)?;
     let cn = field_str(data, "common_name").unwrap_or_default();
     if cn.is_empty() {
@@ -626,7 +627,7 @@ pub fn generate_intermediate(
             "unknown type \"{kind}\": use internal, exported or existing"
         )));
     }
-    fields::validate(data, CA_FIELDS).map_err(field_error)?;
+    fields::validate_each(data, &[CA_FIELDS, GENERATE_FIELDS]).map_err(field_error)?;
     let cn = field_str(data, "common_name").unwrap_or_default();
     if cn.is_empty() {
         return Err(EngineError::bad("the common_name field is required"));

@@ -62,37 +62,11 @@ const SIGN_VERBATIM_FIELDS: &[(&str, FieldType)] = &[
     ("issuer_ref", Text),
 ];
 
-/// `root/sign-intermediate`'s typed fields (OpenBao's CA fields).
+/// `root/sign-intermediate`'s own typed fields, besides OpenBao's CA fields
+/// ([`super::issuers::CA_FIELDS`]).
 const SIGN_INTERMEDIATE_FIELDS: &[(&str, FieldType)] = &[
     ("csr", Text),
-    ("common_name", Text),
-    ("alt_names", Text),
-    ("ip_sans", List),
-    ("uri_sans", List),
-    ("other_sans", List),
-    ("ttl", Duration),
-    ("not_after", Text),
-    ("not_before", Text),
-    ("not_before_duration", Duration),
-    ("ou", List),
-    ("organization", List),
-    ("country", List),
-    ("locality", List),
-    ("province", List),
-    ("street_address", List),
-    ("postal_code", List),
-    ("serial_number", Text),
-    ("format", Text),
-    ("private_key_format", Text),
-    ("exclude_cn_from_sans", Bool),
     ("use_csr_values", Bool),
-    ("max_path_length", Int),
-    ("permitted_dns_domains", List),
-    ("signature_bits", Int),
-    ("use_pss", Bool),
-    ("key_bits", Int),
-    ("key_type", Text),
-    ("issuer_name", Text),
     ("issuer_ref", Text),
 ];
 
@@ -738,7 +712,8 @@ pub fn sign_intermediate(
     data: &Map<String, Value>,
     issuer_ref: Option<&str>,
 ) -> Result<Response, EngineError> {
-    validate_fields(data, SIGN_INTERMEDIATE_FIELDS)?;
+    fields::validate_each(data, &[super::issuers::CA_FIELDS, SIGN_INTERMEDIATE_FIELDS])
+        .map_err(field_error)?;
     let csr = csr_from(data)?;
     let use_csr_values = bool_field(data, "use_csr_values", false)?;
     let mut cn = field_str(data, "common_name").unwrap_or_default();
