@@ -56,6 +56,37 @@ pub async fn send(
     })
 }
 
+/// `method url` the way a Vault client sends it: `Content-Type: application/json`,
+/// `X-Vault-Token` when `token` is given, and the JSON `body` (no body when `Null`).
+pub async fn vault(
+    method: Method,
+    url: &str,
+    token: Option<&str>,
+    body: &serde_json::Value,
+) -> anyhow::Result<Response> {
+    vault_typed(method, url, token, "application/json", body).await
+}
+
+/// As [`vault`] with a chosen `Content-Type`.
+pub async fn vault_typed(
+    method: Method,
+    url: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<Response> {
+    let mut headers = vec![("content-type", content_type)];
+    if let Some(t) = token {
+        headers.push(("x-vault-token", t));
+    }
+    let bytes = if body.is_null() {
+        vec![]
+    } else {
+        body.to_string().into_bytes()
+    };
+    send(method, url, &headers, bytes).await
+}
+
 pub async fn get(url: &str) -> anyhow::Result<Response> {
     send(Method::GET, url, &[], vec![]).await
 }

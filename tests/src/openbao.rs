@@ -170,18 +170,9 @@ async fn call(
     token: Option<&str>,
     body: Value,
 ) -> anyhow::Result<(u16, Value)> {
-    let mut headers = vec![("content-type", "application/json")];
-    if let Some(t) = token {
-        headers.push(("x-vault-token", t));
-    }
-    let bytes = if body.is_null() {
-        vec![]
-    } else {
-        body.to_string().into_bytes()
-    };
     let res = tokio::time::timeout(
         Duration::from_secs(10),
-        crate::http::send(method, url, &headers, bytes),
+        crate::http::vault(method, url, token, &body),
     )
     .await
     .with_context(|| format!("{url}: no answer within 10 s"))??;

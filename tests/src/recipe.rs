@@ -35,19 +35,11 @@ pub async fn vault(
     path: &str,
     body: Value,
 ) -> anyhow::Result<Value> {
-    let bytes = if body.is_null() {
-        vec![]
-    } else {
-        body.to_string().into_bytes()
-    };
-    let res = http::send(
+    let res = http::vault(
         method.clone(),
         &server.url(&format!("/v1/{path}")),
-        &[
-            ("x-vault-token", token),
-            ("content-type", "application/json"),
-        ],
-        bytes,
+        Some(token),
+        &body,
     )
     .await?;
     if !res.status.is_success() {

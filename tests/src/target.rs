@@ -35,6 +35,18 @@ pub struct Reply {
     pub location: Option<String>,
 }
 
+impl From<http::Response> for Reply {
+    fn from(res: http::Response) -> Reply {
+        let text = res.text();
+        Reply {
+            status: res.status.as_u16(),
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            location: res.header("location").map(String::from),
+            text,
+        }
+    }
+}
+
 impl Reply {
     /// Vault's `errors` joined with "; " (empty when there are none).
     pub fn errors(&self) -> String {
@@ -83,24 +95,23 @@ impl Target {
         token: Option<&str>,
         body: Value,
     ) -> anyhow::Result<Reply> {
-        let mut headers = vec![("content-type", "application/json")];
-        if let Some(t) = token {
-            headers.push(("x-vault-token", t));
-        }
-        let bytes = if body.is_null() {
-            vec![]
-        } else {
-            body.to_string().into_bytes()
-        };
         let path = path.trim_start_matches('/');
-        let res = http::send(method, &format!("{}/v1/{path}", self.base), &headers, bytes).await?;
-        let text = res.text();
-        Ok(Reply {
-            status: res.status.as_u16(),
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            location: res.header("location").map(String::from),
-            text,
-        })
+        self.call_typed(method, path, token, "application/json", body)
+            .await
+    }
+
+    /// As [`Target::call`] with a chosen `Content-Type`, and `path` taken as given.
+    pub async fn call_typed(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Value,
+    ) -> anyhow::Result<Reply> {
+        let url = format!("{}/v1/{path}", self.base);
+        let res = http::vault_typed(method, &url, token, content_type, &body).await?;
+        Ok(Reply::from(res))
     }
 
     /// As [`Target::call`] with the root token.

@@ -632,7 +632,8 @@ async fn send(
     } else {
         "application/json"
     });
-    let r = call(t, method, &path, token.as_deref(), content_type, body)
+    let r = t
+        .call_typed(method, &path, token.as_deref(), content_type, body)
         .await
         .with_context(|| format!("{} {} {path}", t.name(), step.method))?;
     for (var, pointer) in &step.captures {
@@ -641,34 +642,6 @@ async fn send(
         }
     }
     Ok(r)
-}
-
-/// [`Target::call`] with a chosen `Content-Type`.
-async fn call(
-    t: &Target,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    content_type: &str,
-    body: Value,
-) -> anyhow::Result<Reply> {
-    let mut headers = vec![("content-type", content_type)];
-    if let Some(token) = token {
-        headers.push(("x-vault-token", token));
-    }
-    let bytes = if body.is_null() {
-        vec![]
-    } else {
-        body.to_string().into_bytes()
-    };
-    let res = tests::http::send(method, &format!("{}/v1/{path}", t.base), &headers, bytes).await?;
-    let text = res.text();
-    Ok(Reply {
-        status: res.status.as_u16(),
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        location: res.header("location").map(String::from),
-        text,
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -107,19 +107,11 @@ async fn root_call(
     path: &str,
     body: Value,
 ) -> anyhow::Result<Value> {
-    let bytes = if body.is_null() {
-        vec![]
-    } else {
-        body.to_string().into_bytes()
-    };
-    let res = http::send(
+    let res = http::vault(
         method.clone(),
         &format!("{addr}/v1/{path}"),
-        &[
-            ("x-vault-token", token),
-            ("content-type", "application/json"),
-        ],
-        bytes,
+        Some(token),
+        &body,
     )
     .await?;
     ensure!(

@@ -49,20 +49,11 @@ impl<'a> Vault<'a> {
         token: Option<&str>,
         body: Value,
     ) -> anyhow::Result<(u16, Value)> {
-        let mut headers = vec![("content-type", "application/json")];
-        if let Some(t) = token {
-            headers.push(("x-vault-token", t));
-        }
-        let bytes = if body.is_null() {
-            vec![]
-        } else {
-            body.to_string().into_bytes()
-        };
-        let res = http::send(
+        let res = http::vault(
             Method::from_bytes(method.as_bytes())?,
             &self.server.url(&format!("/v1/{path}")),
-            &headers,
-            bytes,
+            token,
+            &body,
         )
         .await?;
         let json = if res.body.is_empty() {

@@ -28,17 +28,7 @@ async fn call(
     token: Option<&str>,
     body: Value,
 ) -> anyhow::Result<(u16, Value)> {
-    let mut headers = vec![("content-type", "application/json")];
-    if let Some(t) = token {
-        headers.push(("x-vault-token", t));
-    }
-    let res = http::send(
-        method,
-        &server.url(&format!("/v1/{path}")),
-        &headers,
-        body.to_string().into_bytes(),
-    )
-    .await?;
+    let res = http::vault(method, &server.url(&format!("/v1/{path}")), token, &body).await?;
     let json = serde_json::from_slice(&res.body).unwrap_or(Value::Null);
     Ok((res.status.as_u16(), json))
 }
