@@ -108,6 +108,33 @@ impl Server {
         crate::raw::authority(&self.base)
     }
 
+    /// Signs in on the console (`POST /api/session`) with `token`: the `Cookie` header
+    /// value and the CSRF token.
+    pub async fn sign_in(&self, token: &str) -> anyhow::Result<(String, String)> {
+        let res = crate::http::send(
+            crate::http::Method::POST,
+            &self.url("/api/session"),
+            &[("content-type", "application/json")],
+            serde_json::json!({ "token": token })
+                .to_string()
+                .into_bytes(),
+        )
+        .await?;
+        anyhow::ensure!(res.status == 200, "sign-in: {} {}", res.status, res.text());
+        let cookie = res
+            .header("set-cookie")
+            .context("a session cookie")?
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let csrf = res.json()?["csrf_token"]
+            .as_str()
+            .context("a CSRF token")?
+            .to_string();
+        Ok((cookie, csrf))
+    }
+
     /// The embedded engine's root token (`<data-dir>/root-token`).
     pub fn root_token(&self) -> anyhow::Result<String> {
         let file = self.data_dir.join("root-token");

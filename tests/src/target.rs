@@ -79,6 +79,24 @@ impl Reply {
 }
 
 impl Target {
+    /// Our server (embedded mode) with its root token.
+    pub fn engine(server: &crate::Server) -> anyhow::Result<Target> {
+        Ok(Target {
+            kind: Kind::Engine,
+            base: server.base.clone(),
+            root_token: server.root_token()?,
+        })
+    }
+
+    /// A dev OpenBao with its root token.
+    pub fn openbao(bao: &crate::openbao::OpenBao) -> Target {
+        Target {
+            kind: Kind::OpenBao,
+            base: bao.addr.clone(),
+            root_token: bao.root_token.clone(),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self.kind {
             Kind::Engine => "engine",

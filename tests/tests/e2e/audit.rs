@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 use tests::http::Method;
-use tests::{Kind, Server, Target};
+use tests::{Server, Target};
 
 fn entries(server: &Server) -> anyhow::Result<(String, Vec<Value>)> {
     let text = std::fs::read_to_string(server.data_dir.join("audit.log"))?;
@@ -19,11 +19,7 @@ fn entries(server: &Server) -> anyhow::Result<(String, Vec<Value>)> {
 #[tokio::test]
 async fn refused_requests_are_audited_with_the_remote_address() -> anyhow::Result<()> {
     let server = Server::start().await?;
-    let t = Target {
-        kind: Kind::Engine,
-        base: server.base.clone(),
-        root_token: server.root_token()?,
-    };
+    let t = Target::engine(&server)?;
     t.policy(
         "audit-e2e",
         r#"

@@ -23,7 +23,7 @@ use tests::http::Method;
 use tests::openbao::OpenBao;
 use tests::tokenreview::jwt::projected;
 use tests::tokenreview::{Account, TokenReviewStub};
-use tests::{Kind, Reply, Server, Target};
+use tests::{Reply, Server, Target};
 
 const REVIEWER_JWT: &str = "eyJhbGciOiJSUzI1NiJ9.diff-reviewer.signature";
 const K8S_AUDIENCE: &str = "vault://diff/issuer";
@@ -685,18 +685,7 @@ async fn differential_table_engine_vs_openbao() -> anyhow::Result<()> {
 
     let server = Server::start().await?;
     let bao = OpenBao::dev().await?;
-    let targets = [
-        Target {
-            kind: Kind::Engine,
-            base: server.base.clone(),
-            root_token: server.root_token()?,
-        },
-        Target {
-            kind: Kind::OpenBao,
-            base: bao.addr.clone(),
-            root_token: bao.root_token.clone(),
-        },
-    ];
+    let targets = [Target::engine(&server)?, Target::openbao(&bao)];
     let mut shared_vars = HashMap::new();
     shared_vars.insert("k8s_host".to_string(), stub.url.clone());
     shared_vars.insert("k8s_ca".to_string(), stub.ca_pem.clone());

@@ -76,29 +76,6 @@ async fn cookie_call(
     }
 }
 
-async fn sign_in(console: &Server, token: &str) -> anyhow::Result<(String, String)> {
-    let res = http::send(
-        http::Method::POST,
-        &console.url("/api/session"),
-        &[("content-type", "application/json")],
-        json!({ "token": token }).to_string().into_bytes(),
-    )
-    .await?;
-    ensure!(res.status == 200, "sign-in: {} {}", res.status, res.text());
-    let cookie = res
-        .header("set-cookie")
-        .context("a session cookie")?
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let csrf = res.json()?["csrf_token"]
-        .as_str()
-        .context("a CSRF token")?
-        .to_string();
-    Ok((cookie, csrf))
-}
-
 /// Root calls straight to a node (setup and the final listing).
 async fn root_call(
     addr: &str,
@@ -180,7 +157,7 @@ async fn killing_the_active_node_pauses_the_load_only_for_the_election() -> anyh
         Server::upstream(&addrs, &["--session-key", KEY]).await?,
         Server::upstream(&addrs, &["--session-key", KEY]).await?,
     ];
-    let (cookie, csrf) = sign_in(&replicas[0], &token).await?;
+    let (cookie, csrf) = replicas[0].sign_in(&token).await?;
     let (status, body, text) = cookie_call(
         &replicas[1].base,
         &cookie,

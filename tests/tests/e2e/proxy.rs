@@ -18,30 +18,6 @@ fn only_error(body: &Value) -> String {
     errors[0].as_str().expect("a string").to_string()
 }
 
-/// Signs in on `server` with `token`; returns the `Cookie` header value and the CSRF token.
-async fn sign_in(server: &Server, token: &str) -> anyhow::Result<(String, String)> {
-    let res = http::send(
-        http::Method::POST,
-        &server.url("/api/session"),
-        &[("content-type", "application/json")],
-        json!({ "token": token }).to_string().into_bytes(),
-    )
-    .await?;
-    assert_eq!(res.status, 200, "{}", res.text());
-    let cookie = res
-        .header("set-cookie")
-        .expect("a session cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let csrf = res.json()?["csrf_token"]
-        .as_str()
-        .expect("a CSRF token")
-        .to_string();
-    Ok((cookie, csrf))
-}
-
 #[tokio::test]
 async fn a_stopped_upstream_is_a_502_naming_it_within_2_s() -> anyhow::Result<()> {
     let a = Server::start().await?;
@@ -191,7 +167,7 @@ async fn cookie_requests_need_the_csrf_token_and_tampered_cookies_are_401() -> a
     let a = Server::start().await?;
     let root = a.root_token()?;
     let b = Server::upstream(&a.base, &[]).await?;
-    let (cookie, csrf) = sign_in(&b, &root).await?;
+    let (cookie, csrf) = b.sign_in(&root).await?;
     let policy = json!({"policy": "path \"x/*\" { capabilities = [\"read\"] }"})
         .to_string()
         .into_bytes();
@@ -301,7 +277,7 @@ async fn cookie_requests_need_the_csrf_token_and_tampered_cookies_are_401() -> a
         );
     }
     // A cookie from another console (another key) is no better.
-    let (a_cookie, _) = sign_in(&a, &root).await?;
+    let (a_cookie, _) = a.sign_in(&root).await?;
     let res = http::send(
         http::Method::GET,
         &b.url("/v1/sys/mounts"),
@@ -320,7 +296,7 @@ async fn replicas_with_one_session_key_share_sessions() -> anyhow::Result<()> {
     let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes
     let b1 = Server::upstream(&a.base, &["--session-key", key]).await?;
     let b2 = Server::upstream(&a.base, &["--session-key", key]).await?;
-    let (cookie, csrf) = sign_in(&b1, &root).await?;
+    let (cookie, csrf) = b1.sign_in(&root).await?;
     let res = http::send(
         http::Method::GET,
         &b2.url("/api/session"),
@@ -387,7 +363,7 @@ async fn paths_never_escape_v1() -> anyhow::Result<()> {
     let root = a.root_token()?;
     let b = Server::upstream(&a.base, &[]).await?;
     for server in [&a, &b] {
-        let (cookie, csrf) = sign_in(server, &root).await?;
+        let (cookie, csrf) = server.sign_in(&root).await?;
         // Control: the same request to the real path answers with the session.
         let head = format!("GET /api/session HTTP/1.1\r\nCookie: {cookie}");
         let res = raw::request(server.authority(), &head, b"").await?;

@@ -141,30 +141,6 @@ impl GzipProxy {
     }
 }
 
-/// Signs in on `console` with `token`: the `Cookie` header value and the CSRF token.
-async fn sign_in(console: &Server, token: &str) -> anyhow::Result<(String, String)> {
-    let res = http::send(
-        http::Method::POST,
-        &console.url("/api/session"),
-        &[("content-type", "application/json")],
-        json!({ "token": token }).to_string().into_bytes(),
-    )
-    .await?;
-    ensure!(res.status == 200, "sign-in: {} {}", res.status, res.text());
-    let cookie = res
-        .header("set-cookie")
-        .context("a session cookie")?
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let csrf = res.json()?["csrf_token"]
-        .as_str()
-        .context("a CSRF token")?
-        .to_string();
-    Ok((cookie, csrf))
-}
-
 /// A token of `bao`'s with the default policy (its lookup-self is what page script
 /// could ask for).
 async fn user_token(bao: &OpenBao) -> anyhow::Result<String> {
@@ -220,7 +196,7 @@ async fn a_compressing_proxy_before_openbao_does_not_let_the_session_token_throu
 
     // A cookie request accepting gzip (as every browser does): the console asks for
     // identity, so the answer is plain and redacted.
-    let (cookie, _) = sign_in(&console, &token).await?;
+    let (cookie, _) = console.sign_in(&token).await?;
     let res = http::send(
         http::Method::GET,
         &console.url("/v1/auth/token/lookup-self"),
@@ -297,7 +273,7 @@ async fn a_cookie_request_cannot_wrap_its_answer() -> anyhow::Result<()> {
     assert_eq!(res.json()?["data"]["id"], token.as_str());
 
     // With the session cookie the wrap header is dropped: a plain, redacted answer.
-    let (cookie, _) = sign_in(&console, &token).await?;
+    let (cookie, _) = console.sign_in(&token).await?;
     for ttl in ["60s", "5m"] {
         let res = http::send(
             http::Method::GET,

@@ -18,7 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use tests::openbao::OpenBao;
-use tests::{Kind, Reply, Server, Target};
+use tests::{Reply, Server, Target};
 
 pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 
@@ -103,18 +103,7 @@ async fn run_table(targets: &[Target]) -> anyhow::Result<usize> {
 async fn adversarial_table_against_engine_and_openbao() -> anyhow::Result<()> {
     let server = Server::start().await?;
     let bao = OpenBao::dev().await?;
-    let targets = [
-        Target {
-            kind: Kind::Engine,
-            base: server.base.clone(),
-            root_token: server.root_token()?,
-        },
-        Target {
-            kind: Kind::OpenBao,
-            base: bao.addr.clone(),
-            root_token: bao.root_token.clone(),
-        },
-    ];
+    let targets = [Target::engine(&server)?, Target::openbao(&bao)];
     let n = run_table(&targets).await?;
     eprintln!("adversarial table: {n} cases passed on the engine and on OpenBao");
     Ok(())
