@@ -7,7 +7,7 @@
 //! unsealed, every node a voter; each node is killed, by PID, when dropped (or when a
 //! test kills it).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,25 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// `bao <args>` with `home` as `HOME`, without the caller's `VAULT_*`/`BAO_*` address
+/// and token, its output in the file `log`, killed when dropped.
+fn spawn(bin: &Path, args: &[String], home: &Path, log: &Path) -> anyhow::Result<Child> {
+    let log = std::fs::File::create(log)?;
+    Command::new(bin)
+        .args(args)
+        .env("HOME", home)
+        .env_remove("VAULT_ADDR")
+        .env_remove("BAO_ADDR")
+        .env_remove("VAULT_TOKEN")
+        .env_remove("BAO_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("start {}", bin.display()))
+}
+
 /// One running OpenBao process.
 pub struct OpenBao {
     child: Child,
@@ -52,22 +71,18 @@ impl OpenBao {
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
         let root_token = format!("root-{}", std::process::id() ^ u32::from(port));
-        let log = std::fs::File::create(dir.path().join("bao.log"))?;
-        let child = Command::new(&bin)
-            .args(["server", "-dev", "-dev-no-store-token"])
-            .arg(format!("-dev-root-token-id={root_token}"))
-            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
-            .env("HOME", dir.path())
-            .env_remove("VAULT_ADDR")
-            .env_remove("BAO_ADDR")
-            .env_remove("VAULT_TOKEN")
-            .env_remove("BAO_TOKEN")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("start {}", bin.display()))?;
+        let child = spawn(
+            &bin,
+            &[
+                "server".into(),
+                "-dev".into(),
+                "-dev-no-store-token".into(),
+                format!("-dev-root-token-id={root_token}"),
+                format!("-dev-listen-address=127.0.0.1:{port}"),
+            ],
+            dir.path(),
+            &dir.path().join("bao.log"),
+        )?;
         let mut bao = OpenBao {
             child,
             addr: format!("http://127.0.0.1:{port}"),
@@ -285,21 +300,15 @@ impl OpenBao {
             let config_file = dir.path().join(format!("{id}.hcl"));
             std::fs::write(&config_file, config)?;
             let log_path = dir.path().join(format!("{id}.log"));
-            let log = std::fs::File::create(&log_path)?;
-            let child = Command::new(&bin)
-                .arg("server")
-                .arg(format!("-config={}", config_file.display()))
-                .env("HOME", dir.path())
-                .env_remove("VAULT_ADDR")
-                .env_remove("BAO_ADDR")
-                .env_remove("VAULT_TOKEN")
-                .env_remove("BAO_TOKEN")
-                .stdin(Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log)
-                .kill_on_drop(true)
-                .spawn()
-                .with_context(|| format!("start {}", bin.display()))?;
+            let child = spawn(
+                &bin,
+                &[
+                    "server".into(),
+                    format!("-config={}", config_file.display()),
+                ],
+                dir.path(),
+                &log_path,
+            )?;
             let pid = child.id().context("the node has no pid")?;
             nodes.push(Node {
                 child,
