@@ -85,20 +85,12 @@ impl Console {
         let Some(mut child) = self.child.take() else {
             return Ok(());
         };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        for _ in 0..150 {
-            if let Some(status) = child.try_wait()? {
-                if !status.success() {
-                    bail!("the server at {} exited with {status}", self.url);
-                }
-                return Ok(());
+        if let Some(status) = terminate(&mut child)? {
+            if !status.success() {
+                bail!("the server at {} exited with {status}", self.url);
             }
-            std::thread::sleep(Duration::from_millis(100));
+            return Ok(());
         }
-        let _ = child.kill();
-        let _ = child.wait();
         bail!(
             "the server at {} did not stop within 15 s of SIGTERM",
             self.url
@@ -198,17 +190,9 @@ impl OpenBaoDev {
         let Some(mut child) = self.child.take() else {
             return Ok(());
         };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        for _ in 0..150 {
-            if child.try_wait()?.is_some() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        if terminate(&mut child)?.is_some() {
+            return Ok(());
         }
-        let _ = child.kill();
-        let _ = child.wait();
         bail!(
             "OpenBao at {} did not stop within 15 s of SIGTERM",
             self.url
@@ -223,6 +207,23 @@ impl Drop for OpenBaoDev {
             let _ = child.wait();
         }
     }
+}
+
+/// SIGTERM to `child` by PID, then waits up to 15 s: its exit status, or `None` when
+/// it did not exit in time (it is then killed and reaped).
+fn terminate(child: &mut Child) -> anyhow::Result<Option<std::process::ExitStatus>> {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    for _ in 0..150 {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(None)
 }
 
 /// One plain HTTP/1.0 `GET /v1/sys/health` on loopback: true when it answers 200.
