@@ -114,15 +114,7 @@ pub fn test(args: &[String]) -> anyhow::Result<()> {
 
     step("Vault client compatibility (hvac) against the server");
     run_cmd(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pytest",
-                "tests/python",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-            ])
+        pytest(&python)
             .env("PKI_CONSOLE_BIN", &bin)
             .env_remove("VAULT_ADDR")
             .env_remove("VAULT_TOKEN"),
@@ -179,6 +171,21 @@ fn runner_copy() -> anyhow::Result<PathBuf> {
     Ok(copy)
 }
 
+/// `python -m pytest tests/python -q -p no:cacheprovider`: the hvac suite, quiet, leaving
+/// no cache behind.
+fn pytest(python: &std::path::Path) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.args([
+        "-m",
+        "pytest",
+        "tests/python",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]);
+    cmd
+}
+
 /// The hvac suite against the reference itself: a dev OpenBao from the venv on a free
 /// loopback port with a random root token, stopped by PID afterwards (killed when the
 /// suite fails). The suite must pass unchanged here too, or it tests our engine against
@@ -189,15 +196,7 @@ fn hvac_against_openbao(bao: &std::path::Path, python: &std::path::Path) -> anyh
     let server = OpenBaoDev::start(bao, &dir)?;
     eprintln!("OpenBao (dev) at {}", server.url);
     let suite = run_cmd(
-        Command::new(python)
-            .args([
-                "-m",
-                "pytest",
-                "tests/python",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-            ])
+        pytest(python)
             .env("VAULT_ADDR", &server.url)
             .env("VAULT_TOKEN", &server.root_token)
             .env_remove("PKI_CONSOLE_BIN")
@@ -235,15 +234,7 @@ fn hvac_through_upstream(bin: &std::path::Path, python: &std::path::Path) -> any
     )?;
     eprintln!("A (embedded) at {}, B (upstream mode) at {}", a.url, b.url);
     let suite = run_cmd(
-        Command::new(python)
-            .args([
-                "-m",
-                "pytest",
-                "tests/python",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-            ])
+        pytest(python)
             .env("VAULT_ADDR", &b.url)
             .env("VAULT_TOKEN", a.root_token()?)
             // The oversized-body test aims just past B's limit (Vault's is 32 MiB).
