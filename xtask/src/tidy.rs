@@ -253,6 +253,7 @@ pub const ACYCLIC: &[Group] = &[
     Group {
         root: "backend/src/",
         modules: &[
+            "calls",
             "config",
             "error",
             "proxy",
@@ -263,6 +264,16 @@ pub const ACYCLIC: &[Group] = &[
             "telemetry",
             "tls",
             "vault",
+            "engine::audit",
+            "engine::barrier",
+            "engine::kubernetes",
+            "engine::mounts",
+            "engine::pki",
+            "engine::policy",
+            "engine::storage",
+            "engine::sys",
+            "engine::token",
+            "engine::wire",
         ],
     },
     Group {

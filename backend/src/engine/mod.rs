@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-pub use policy::Operation;
+pub use wire::Operation;
 pub use wire::{EngineError, Request, Response};
 
 use crate::engine::audit::Audit;
@@ -188,7 +188,8 @@ impl Engine {
     fn admit(&self, req: &mut Request, caller: &mut Caller) -> Result<Route, EngineError> {
         check_canonical(&req.path)?;
         let route = mounts::route(self, &req.path)?;
-        let unauthenticated = route.backend.unauthenticated(&route.rel, req.operation);
+        let unauthenticated =
+            special_paths(&route.backend).unauthenticated(&route.rel, req.operation);
         *caller = self.authenticate(req.token.as_deref(), unauthenticated)?;
         req.operation = self.resolve_operation(&route, req)?;
         if !unauthenticated {
@@ -248,7 +249,7 @@ impl Engine {
         if !decision.allowed {
             return Err(EngineError::AclDenied);
         }
-        if route.backend.needs_sudo(&route.rel, req.operation) && !decision.sudo {
+        if special_paths(&route.backend).needs_sudo(&route.rel, req.operation) && !decision.sudo {
             return Err(EngineError::AclDenied);
         }
         Ok(())
@@ -287,6 +288,17 @@ impl Caller {
             token: None,
             acl: policy::Acl::new(&[], false),
         }
+    }
+}
+
+/// Each backend's own declaration of its special paths (Vault's `SpecialPaths`): the
+/// request path asks only this, and the router (`mounts.rs`) knows none of them.
+fn special_paths(backend: &Backend) -> &'static wire::SpecialPaths {
+    match backend {
+        Backend::Sys => &sys::SPECIAL_PATHS,
+        Backend::Token => &wire::SpecialPaths::NONE,
+        Backend::Pki(_) => &pki::SPECIAL_PATHS,
+        Backend::Kubernetes(_) => &kubernetes::SPECIAL_PATHS,
     }
 }
 

@@ -1,12 +1,13 @@
 //! Mount tables (secrets engines and auth methods) and request routing: which backend
-//! serves a (normalised) path, which of its paths are unauthenticated or need `sudo`, and the
-//! effective lease TTLs of a mount (mount tune, else the system defaults).
+//! serves a (normalised) path, and the effective lease TTLs of a mount (mount tune, else
+//! the system defaults). Which paths of a backend need no token or need `sudo` is the
+//! backend's own declaration (`SPECIAL_PATHS` in its module); the router knows none.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::engine::storage::{StorageError, Tx};
-use crate::engine::{Engine, EngineError, Operation};
+use crate::engine::{Engine, EngineError};
 
 /// Vault's system-wide default and maximum lease TTL: 768h (32 days).
 pub const SYSTEM_DEFAULT_TTL: u64 = 768 * 3600;
@@ -214,40 +215,5 @@ pub fn route(engine: &Engine, path: &str) -> Result<Route, EngineError> {
             })
         }
         _ => Err(EngineError::no_route(path)),
-    }
-}
-
-impl Backend {
-    /// Paths Vault serves without a token.
-    pub fn unauthenticated(&self, rel: &str, op: Operation) -> bool {
-        match self {
-            Backend::Sys => matches!(rel, "health" | "seal-status" | "leader"),
-            Backend::Token => false,
-            Backend::Kubernetes(_) => crate::engine::kubernetes::unauthenticated(rel),
-            Backend::Pki(_) => {
-                let read = matches!(op, Operation::Read);
-                let segs: Vec<&str> = rel.split('/').collect();
-                match segs.as_slice() {
-                    ["ca"] | ["ca", "pem"] | ["ca_chain"] | ["crl"] | ["crl", "pem"] => read,
-                    ["cert", _] => read,
-                    ["issuer", _, "pem" | "der" | "json"] => read,
-                    ["issuer", _, "crl"] | ["issuer", _, "crl", "pem" | "der"] => read,
-                    ["issuers"] => matches!(op, Operation::List),
-                    _ => false,
-                }
-            }
-        }
-    }
-
-    /// Paths that need the `sudo` capability besides the operation's own.
-    pub fn needs_sudo(&self, rel: &str, op: Operation) -> bool {
-        match self {
-            Backend::Sys => {
-                (rel.starts_with("auth/") || rel == "audit" || rel.starts_with("audit/"))
-                    && op != Operation::Read
-                    && op != Operation::List
-            }
-            _ => false,
-        }
     }
 }

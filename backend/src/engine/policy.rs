@@ -16,6 +16,7 @@
 //! the engine has no identity entities (Vault skips them the same way for tokens without an
 //! entity); `control_group`, `mfa_methods` and `subscribe_event_types` are accepted and ignored.
 
+use crate::engine::wire::Operation;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -299,26 +300,8 @@ impl FromStr for Capability {
     }
 }
 
-/// What a request does, once the HTTP method (and for POST/PUT the existence check) is mapped.
-/// Vault's renew/revoke/rollback operations are checked as `Update`; help is always allowed
-/// and never reaches the ACL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Operation {
-    Create,
-    Read,
-    Update,
-    Patch,
-    Delete,
-    List,
-}
-
+/// The ACL's view of an operation (the enum itself is the engine's wire type).
 impl Operation {
-    /// Vault's name for the operation (as in audit logs).
-    pub fn as_str(self) -> &'static str {
-        self.capability().as_str()
-    }
-
     /// The capability this operation needs.
     pub fn capability(self) -> Capability {
         match self {
@@ -337,12 +320,6 @@ impl Operation {
             self,
             Operation::Read | Operation::Update | Operation::Create | Operation::Patch
         )
-    }
-}
-
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::engine::mounts::{self, Mount, Route, Table};
 use crate::engine::policy::{self, Acl, Policy};
 use crate::engine::storage::{StorageError, Tx};
+use crate::engine::wire::{PathRule, SpecialPaths};
 use crate::engine::{Caller, Engine, EngineError, Operation, Request, Response, field_str, now};
 use shared::pki::duration::parse_duration_value;
 
@@ -84,6 +85,24 @@ pub fn acl_for(engine: &Engine, names: &[String]) -> Result<Acl, EngineError> {
         false,
     ))
 }
+
+/// Vault's special paths of `sys/`: health, seal status and leader need no token;
+/// changing auth methods and audit devices needs `sudo`.
+pub const SPECIAL_PATHS: SpecialPaths = SpecialPaths {
+    unauthenticated: &[PathRule {
+        patterns: &["health", "seal-status", "leader"],
+        operations: &[],
+    }],
+    sudo: &[PathRule {
+        patterns: &["auth/*", "audit", "audit/*"],
+        operations: &[
+            Operation::Create,
+            Operation::Update,
+            Operation::Patch,
+            Operation::Delete,
+        ],
+    }],
+};
 
 /// Existence checks for writes (Vault's create-vs-update distinction).
 pub fn exists(engine: &Engine, rel: &str) -> Result<Option<bool>, EngineError> {

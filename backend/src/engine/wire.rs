@@ -3,7 +3,96 @@
 
 use serde_json::{Map, Value};
 
-use crate::engine::policy::Operation;
+/// What a request does, once the HTTP method (and for POST/PUT the existence check) is
+/// mapped. Vault's renew/revoke/rollback operations are checked as `Update`; help is
+/// always allowed and never reaches the ACL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Operation {
+    Create,
+    Read,
+    Update,
+    Patch,
+    Delete,
+    List,
+}
+
+impl Operation {
+    /// Vault's name for the operation (as in audit logs and capabilities).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "create",
+            Operation::Read => "read",
+            Operation::Update => "update",
+            Operation::Patch => "patch",
+            Operation::Delete => "delete",
+            Operation::List => "list",
+        }
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A backend's special paths, as Vault's `logical.Paths` declares them: which paths it
+/// serves without a token, and which need `sudo` besides the operation's own capability.
+/// Each backend module declares its own; the engine's request path reads only this
+/// declaration (the router knows no backend's paths).
+#[derive(Debug, Clone, Copy)]
+pub struct SpecialPaths {
+    pub unauthenticated: &'static [PathRule],
+    pub sudo: &'static [PathRule],
+}
+
+/// Paths, relative to the mount, and the operations a rule covers (empty: all).
+/// A pattern's segments match literally, `+` matches any one segment, and a final `*`
+/// matches the rest (one or more segments), as in Vault's path patterns.
+#[derive(Debug, Clone, Copy)]
+pub struct PathRule {
+    pub patterns: &'static [&'static str],
+    pub operations: &'static [Operation],
+}
+
+impl SpecialPaths {
+    pub const NONE: SpecialPaths = SpecialPaths {
+        unauthenticated: &[],
+        sudo: &[],
+    };
+
+    pub fn unauthenticated(&self, rel: &str, op: Operation) -> bool {
+        self.unauthenticated.iter().any(|r| r.matches(rel, op))
+    }
+
+    pub fn needs_sudo(&self, rel: &str, op: Operation) -> bool {
+        self.sudo.iter().any(|r| r.matches(rel, op))
+    }
+}
+
+impl PathRule {
+    fn matches(&self, rel: &str, op: Operation) -> bool {
+        (self.operations.is_empty() || self.operations.contains(&op))
+            && self.patterns.iter().any(|p| path_matches(p, rel))
+    }
+}
+
+fn path_matches(pattern: &str, rel: &str) -> bool {
+    let mut path = rel.split('/');
+    let mut segs = pattern.split('/').peekable();
+    while let Some(seg) = segs.next() {
+        if seg == "*" && segs.peek().is_none() {
+            return path.next().is_some_and(|s| !s.is_empty());
+        }
+        match path.next() {
+            Some(p) if seg == "+" && !p.is_empty() => {}
+            Some(p) if p == seg => {}
+            _ => return false,
+        }
+    }
+    path.next().is_none()
+}
 
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -143,5 +232,46 @@ impl From<crate::engine::storage::StorageError> for EngineError {
 impl From<crate::engine::barrier::BarrierError> for EngineError {
     fn from(e: crate::engine::barrier::BarrierError) -> Self {
         EngineError::Internal(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_path_patterns() {
+        let cases = [
+            ("ca", "ca", true),
+            ("ca", "ca/pem", false),
+            ("cert/+", "cert/1a-2b", true),
+            ("cert/+", "cert", false),
+            ("cert/+", "cert/1a/x", false),
+            ("cert/+", "cert/", false),
+            ("issuer/+/crl/pem", "issuer/default/crl/pem", true),
+            ("auth/*", "auth/kubernetes", true),
+            ("auth/*", "auth/kubernetes/x", true),
+            ("auth/*", "auth", false),
+            ("auth/*", "auth/", false),
+            ("login", "login", true),
+            ("login", "login/x", false),
+        ];
+        for (pattern, rel, want) in cases {
+            assert_eq!(path_matches(pattern, rel), want, "{pattern} ~ {rel}");
+        }
+        let paths = SpecialPaths {
+            unauthenticated: &[PathRule {
+                patterns: &["ca"],
+                operations: &[Operation::Read],
+            }],
+            sudo: &[PathRule {
+                patterns: &["audit/*"],
+                operations: &[],
+            }],
+        };
+        assert!(paths.unauthenticated("ca", Operation::Read));
+        assert!(!paths.unauthenticated("ca", Operation::Update));
+        assert!(paths.needs_sudo("audit/file", Operation::List));
+        assert!(!SpecialPaths::NONE.unauthenticated("ca", Operation::Read));
     }
 }

@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 
 use crate::engine::mounts::Mount;
 use crate::engine::token::{self, LoginAuth};
+use crate::engine::wire::{PathRule, SpecialPaths};
 use crate::engine::{Engine, EngineError, Operation, Request, Response, field_str, now};
 
 /// Existence checks for writes: a role is created or updated; `config` is always an update.
@@ -39,9 +40,14 @@ pub fn exists(engine: &Engine, mount: &Mount, rel: &str) -> Result<Option<bool>,
 }
 
 /// Vault's `PathsSpecial.Unauthenticated` for this method.
-pub fn unauthenticated(rel: &str) -> bool {
-    rel == "login"
-}
+/// Vault's special paths of the Kubernetes auth method: `login` needs no token.
+pub const SPECIAL_PATHS: SpecialPaths = SpecialPaths {
+    unauthenticated: &[PathRule {
+        patterns: &["login"],
+        operations: &[],
+    }],
+    sudo: &[],
+};
 
 pub fn handle(
     engine: &Engine,

@@ -12,6 +12,7 @@ pub mod sign;
 use serde_json::Value;
 
 use crate::engine::mounts::Mount;
+use crate::engine::wire::{PathRule, SpecialPaths};
 use crate::engine::{Engine, EngineError, Operation, Request, Response};
 use shared::pki::key::PkiError;
 
@@ -59,6 +60,35 @@ impl Keys<'_> {
 pub fn pki_error(e: PkiError) -> EngineError {
     EngineError::BadRequest(e.to_string())
 }
+
+/// Vault's special paths of the PKI secrets engine: the CA certificates, chains, CRLs
+/// and issued certificates are public (read), and so is the list of issuers.
+pub const SPECIAL_PATHS: SpecialPaths = SpecialPaths {
+    unauthenticated: &[
+        PathRule {
+            patterns: &[
+                "ca",
+                "ca/pem",
+                "ca_chain",
+                "crl",
+                "crl/pem",
+                "cert/+",
+                "issuer/+/pem",
+                "issuer/+/der",
+                "issuer/+/json",
+                "issuer/+/crl",
+                "issuer/+/crl/pem",
+                "issuer/+/crl/der",
+            ],
+            operations: &[Operation::Read],
+        },
+        PathRule {
+            patterns: &["issuers"],
+            operations: &[Operation::List],
+        },
+    ],
+    sudo: &[],
+};
 
 /// Existence checks for writes (create vs update capability).
 pub fn exists(engine: &Engine, mount: &Mount, rel: &str) -> Result<Option<bool>, EngineError> {
