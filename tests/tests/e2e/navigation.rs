@@ -170,6 +170,16 @@ async fn alert_text(browser: &Browser) -> anyhow::Result<String> {
     anyhow::bail!("no confirmation appeared")
 }
 
+/// Clicks `what`, waits for the confirmation it raises, cancels it and lets the page
+/// settle (300 ms); the confirmation's text.
+async fn click_and_dismiss(browser: &Browser, what: Locator<'_>) -> anyhow::Result<String> {
+    browser.client.find(what).await?.click().await?;
+    let text = alert_text(browser).await?;
+    browser.client.dismiss_alert().await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Ok(text)
+}
+
 #[tokio::test]
 async fn an_unsaved_key_survives_an_attempt_to_leave() -> anyhow::Result<()> {
     let server = Server::start().await?;
@@ -180,14 +190,12 @@ async fn an_unsaved_key_survives_an_attempt_to_leave() -> anyhow::Result<()> {
     let c = &browser.client;
 
     // A menu click asks; cancelling keeps the page and the key.
-    c.find(Locator::XPath("//nav//a[normalize-space()='Trust']"))
-        .await?
-        .click()
-        .await?;
-    let text = alert_text(&browser).await?;
+    let text = click_and_dismiss(
+        &browser,
+        Locator::XPath("//nav//a[normalize-space()='Trust']"),
+    )
+    .await?;
     assert!(text.contains("private key has not been saved"), "{text}");
-    c.dismiss_alert().await?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(c.current_url().await?.path(), nav::REQUEST.path);
     assert!(
         c.find(Locator::Css("[data-stage='done']")).await.is_ok(),
@@ -195,24 +203,20 @@ async fn an_unsaved_key_survives_an_attempt_to_leave() -> anyhow::Result<()> {
     );
 
     // Generate again asks too.
-    c.find(Locator::Css("form.request-form button[type='submit']"))
-        .await?
-        .click()
-        .await?;
-    let text = alert_text(&browser).await?;
+    let text = click_and_dismiss(
+        &browser,
+        Locator::Css("form.request-form button[type='submit']"),
+    )
+    .await?;
     assert!(text.contains("has not been saved"), "{text}");
-    c.dismiss_alert().await?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(c.find(Locator::Css("[data-stage='done']")).await.is_ok());
 
     // Sign out asks as well.
-    c.find(Locator::XPath("//button[normalize-space()='Sign out']"))
-        .await?
-        .click()
-        .await?;
-    alert_text(&browser).await?;
-    c.dismiss_alert().await?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    click_and_dismiss(
+        &browser,
+        Locator::XPath("//button[normalize-space()='Sign out']"),
+    )
+    .await?;
     assert!(
         c.find(Locator::Css("[data-signed-in]")).await.is_ok(),
         "still signed in"

@@ -219,6 +219,21 @@ fn closed_at(outcomes: &[Outcome], kind: Kind, timeout: Duration) -> anyhow::Res
     Ok(mine.len())
 }
 
+/// Checks that the (first) request stuck mid-body was answered 408; `setting` ("over
+/// TLS", ...) names the case in the error.
+fn mid_body_is_408(outcomes: &[Outcome], setting: &str) -> anyhow::Result<()> {
+    let stuck = outcomes
+        .iter()
+        .find(|o| o.kind == Kind::MidBody)
+        .context("no mid-body outcome")?;
+    ensure!(
+        stuck.status() == Some(408),
+        "{setting} a request stuck mid-body got {:?}",
+        String::from_utf8_lossy(&stuck.received)
+    );
+    Ok(())
+}
+
 /// Time and check one `/healthz` on a fresh connection.
 async fn probe_health(authority: &str) -> anyhow::Result<Duration> {
     let t = Instant::now();
@@ -550,15 +565,7 @@ async fn over_tls_stuck_and_idle_connections_are_closed() -> anyhow::Result<()> 
     ensure!(closed_at(&outcomes, Kind::Idle, HEADER)? == 2);
     closed_at(&outcomes, Kind::MidBody, BODY)?;
     closed_at(&outcomes, Kind::KeptAlive, IDLE)?;
-    let stuck = outcomes
-        .iter()
-        .find(|o| o.kind == Kind::MidBody)
-        .context("no mid-body outcome")?;
-    ensure!(
-        stuck.status() == Some(408),
-        "over TLS a request stuck mid-body got {:?}",
-        String::from_utf8_lossy(&stuck.received)
-    );
+    mid_body_is_408(&outcomes, "over TLS")?;
     let res = raw::request_tls(
         &authority,
         "localhost",
@@ -585,15 +592,7 @@ async fn in_upstream_mode_a_body_stuck_on_its_way_to_openbao_is_408() -> anyhow:
     }
     closed_at(&outcomes, Kind::MidBody, BODY)?;
     closed_at(&outcomes, Kind::Idle, HEADER)?;
-    let stuck = outcomes
-        .iter()
-        .find(|o| o.kind == Kind::MidBody)
-        .context("no mid-body outcome")?;
-    ensure!(
-        stuck.status() == Some(408),
-        "in upstream mode a request stuck mid-body got {:?}",
-        String::from_utf8_lossy(&stuck.received)
-    );
+    mid_body_is_408(&outcomes, "in upstream mode")?;
     // Forwarding still works.
     let res = raw::request(&authority, "GET /v1/sys/health HTTP/1.1", b"").await?;
     ensure!(res.status == 200, "{} {}", res.status, res.text());
