@@ -868,80 +868,10 @@ fn wrapping_ttl(
     Ok(duration.filter(|d| !d.is_zero()))
 }
 
-/// Vault's `parseutil.ParseDurationSecond`: integers are seconds, strings are integer seconds,
-/// `<n>d` days, or a Go duration (`1h30m`, `1.5h`, `90s`, `500ms`).
+/// Vault's `parseutil.ParseDurationSecond` on an HCL value: the one duration parser of
+/// `shared` (`parse_hcl_duration`), with its Go texts.
 fn parse_duration_second(value: &Value) -> Result<Option<Duration>, String> {
-    match value {
-        Value::Null => Ok(None),
-        Value::Number(n) => {
-            if let Some(secs) = n.as_u64() {
-                Ok(Some(Duration::from_secs(secs)))
-            } else if let Some(f) = n.as_f64().filter(|f| *f >= 0.0 && f.is_finite()) {
-                Ok(Some(Duration::from_secs(f.trunc() as u64)))
-            } else {
-                Err("must not be negative".to_string())
-            }
-        }
-        Value::String(s) => {
-            let s = s.trim();
-            if s.is_empty() {
-                return Ok(None);
-            }
-            if let Ok(secs) = s.parse::<u64>() {
-                return Ok(Some(Duration::from_secs(secs)));
-            }
-            if let Some(days) = s.strip_suffix('d') {
-                let days: u64 = days
-                    .parse()
-                    .map_err(|_| format!("has an invalid duration {s:?}"))?;
-                return days
-                    .checked_mul(86_400)
-                    .map(|secs| Some(Duration::from_secs(secs)))
-                    .ok_or_else(|| format!("has an out-of-range duration {s:?}"));
-            }
-            parse_go_duration(s)
-                .map(Some)
-                .ok_or_else(|| format!("has an invalid duration {s:?}"))
-        }
-        _ => Err("must be a number of seconds or a duration string".to_string()),
-    }
-}
-
-/// A subset of Go's `time.ParseDuration` (no sign): `<number><unit>` repeated.
-fn parse_go_duration(s: &str) -> Option<Duration> {
-    if s == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut rest = s;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 {
-            return None;
-        }
-        let number: f64 = rest[..num_len].parse().ok()?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += number * factor;
-    }
-    Duration::try_from_secs_f64(total).ok()
+    shared::pki::duration::parse_hcl_duration(value).map_err(|e| e.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -58,6 +58,36 @@ pub fn parse_duration_value(v: &Value) -> Result<u64, DurationError> {
     }
 }
 
+/// Vault's `parseutil.ParseDurationSecond` on a value decoded from HCL (a policy's
+/// `min_wrapping_ttl`, ...): there numbers are Go `float64`s, so `1.5` is
+/// `time.Duration(1.5) * time.Second`, truncated to one second (JSON request fields, which
+/// Vault decodes as text, refuse it: see [`parse_duration_value`]); strings are read as
+/// [`parse_duration`] reads them, keeping fractions of a second; `null` and `""` are none.
+pub fn parse_hcl_duration(v: &Value) -> Result<Option<std::time::Duration>, DurationError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => match (n.as_u64(), n.as_f64()) {
+            (Some(secs), _) => Ok(Some(std::time::Duration::from_secs(secs))),
+            (None, Some(f)) if f >= 0.0 && f.is_finite() => {
+                Ok(Some(std::time::Duration::from_secs(f.trunc() as u64)))
+            }
+            (None, Some(f)) if f < 0.0 => Err(DurationError::Negative(f.trunc() as i128)),
+            _ => Err(DurationError::Invalid(n.to_string())),
+        },
+        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Value::String(s) => {
+            let nanos = parse_duration_nanos(s.trim())?;
+            if nanos < 0 {
+                return Err(DurationError::Negative(nanos / NANOS_PER_SEC));
+            }
+            u64::try_from(nanos)
+                .map(|n| Some(std::time::Duration::from_nanos(n)))
+                .map_err(|_| DurationError::Invalid(s.clone()))
+        }
+        _ => Err(DurationError::NotADuration),
+    }
+}
+
 /// Go's `time.Duration.String()` for whole seconds: `0s`, `45s`, `10m0s`, `2160h0m0s`.
 pub fn format_go(secs: u64) -> String {
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
@@ -262,6 +292,49 @@ pub(crate) fn go_quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hcl_numbers_truncate_and_json_numbers_need_a_unit() {
+        use std::time::Duration;
+        assert_eq!(
+            parse_hcl_duration(&json!(1.5)),
+            Ok(Some(Duration::from_secs(1)))
+        );
+        assert_eq!(
+            parse_hcl_duration(&json!(90)),
+            Ok(Some(Duration::from_secs(90)))
+        );
+        assert_eq!(
+            parse_hcl_duration(&json!("500ms")),
+            Ok(Some(Duration::from_millis(500)))
+        );
+        assert_eq!(
+            parse_hcl_duration(&json!("2d")),
+            Ok(Some(Duration::from_secs(172_800)))
+        );
+        assert_eq!(parse_hcl_duration(&json!("")), Ok(None));
+        assert!(matches!(
+            parse_hcl_duration(&json!(-1)),
+            Err(DurationError::Negative(_))
+        ));
+        assert!(matches!(
+            parse_hcl_duration(&json!("-5s")),
+            Err(DurationError::Negative(_))
+        ));
+        assert_eq!(
+            parse_hcl_duration(&json!("1.5")),
+            Err(DurationError::MissingUnit("1.5".into()))
+        );
+        assert_eq!(
+            parse_hcl_duration(&json!(true)),
+            Err(DurationError::NotADuration)
+        );
+        // The same 1.5 as a JSON request field is refused, as Vault does.
+        assert_eq!(
+            parse_duration_value(&json!(1.5)),
+            Err(DurationError::MissingUnit("1.5".into()))
+        );
+    }
     use serde_json::json;
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
