@@ -41,9 +41,14 @@ pub fn binary() -> anyhow::Result<PathBuf> {
 impl Server {
     /// Starts the server with a fresh data directory.
     pub async fn start() -> anyhow::Result<Server> {
+        Self::start_args(&[]).await
+    }
+
+    /// Starts the server with a fresh data directory and extra arguments.
+    pub async fn start_args(args: &[&str]) -> anyhow::Result<Server> {
         let tmp = tempfile::tempdir()?;
         let dir = tmp.path().join("data");
-        let mut s = Self::start_with(&binary()?, &dir, &[]).await?;
+        let mut s = Self::start_with(&binary()?, &dir, args).await?;
         s._tmp = Some(tmp);
         Ok(s)
     }
@@ -90,13 +95,9 @@ impl Server {
     /// Starts a server in upstream mode in front of `vault_addr`, with extra arguments
     /// (its data directory is given but must stay untouched).
     pub async fn upstream(vault_addr: &str, args: &[&str]) -> anyhow::Result<Server> {
-        let tmp = tempfile::tempdir()?;
-        let dir = tmp.path().join("data");
         let mut all = vec!["--vault-addr", vault_addr];
         all.extend_from_slice(args);
-        let mut s = Self::start_with(&binary()?, &dir, &all).await?;
-        s._tmp = Some(tmp);
-        Ok(s)
+        Self::start_args(&all).await
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -411,13 +411,7 @@ async fn login_checks_the_service_account_and_asks_the_cluster() -> anyhow::Resu
 async fn an_unreachable_cluster_fails_the_login_within_the_timeout() -> anyhow::Result<()> {
     let silent = SilentServer::start().await?;
     let stub = TokenReviewStub::start().await?;
-    let tmp = tempfile::tempdir()?;
-    let server = Server::start_with(
-        &tests::server::binary()?,
-        &tmp.path().join("data"),
-        &["--kubernetes-timeout-secs", "2"],
-    )
-    .await?;
+    let server = Server::start_args(&["--kubernetes-timeout-secs", "2"]).await?;
     let vault = Vault::new(&server)?;
     let host = format!("https://{}", silent.addr);
     enable_kubernetes(&vault, &host, &stub.ca_pem, json!({})).await?;

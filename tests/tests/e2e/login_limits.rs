@@ -103,13 +103,7 @@ fn errors(body: &Value) -> String {
 async fn logins_against_a_slow_cluster_do_not_delay_signing() -> anyhow::Result<()> {
     let silent = SilentServer::start().await?;
     let stub = TokenReviewStub::start().await?;
-    let tmp = tempfile::tempdir()?;
-    let server = Server::start_with(
-        &tests::server::binary()?,
-        &tmp.path().join("data"),
-        &["--kubernetes-timeout-secs", "5"],
-    )
-    .await?;
+    let server = Server::start_args(&["--kubernetes-timeout-secs", "5"]).await?;
     let pki = recipe::setup(
         &server,
         "web",

@@ -400,13 +400,7 @@ async fn tls_serving_and_upstream_certificate_checks() -> anyhow::Result<()> {
     let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
 
     // A serves HTTPS itself; its ready line says so.
-    let data = tempfile::tempdir()?;
-    let a = Server::start_with(
-        &tests::server::binary()?,
-        &data.path().join("data"),
-        &["--tls-cert", cert, "--tls-key", key],
-    )
-    .await?;
+    let a = Server::start_args(&["--tls-cert", cert, "--tls-key", key]).await?;
     assert!(a.base.starts_with("https://127.0.0.1:"), "{}", a.base);
     let res = raw::request_tls(
         a.authority(),
