@@ -31,6 +31,7 @@ use crate::engine::{
     Caller, Engine, EngineError, Operation, Request, Response, field_str, rfc3339,
 };
 use shared::pki::duration::parse_duration_value;
+use shared::pki::fields;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenEntry {
@@ -526,22 +527,9 @@ fn string_list(v: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// A boolean request field, decoded as OpenBao's `FieldData` does (shared's `fields`).
 fn bool_field(data: &Map<String, Value>, key: &str) -> Result<Option<bool>, EngineError> {
-    match data.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::String(s)) => match s.as_str() {
-            "true" | "1" | "t" | "T" | "TRUE" | "True" => Ok(Some(true)),
-            "false" | "0" | "f" | "F" | "FALSE" | "False" | "" => Ok(Some(false)),
-            _ => Err(EngineError::bad(format!(
-                "error converting input {s} for field \"{key}\""
-            ))),
-        },
-        Some(Value::Number(n)) => Ok(Some(n.as_i64() != Some(0))),
-        Some(_) => Err(EngineError::bad(format!(
-            "error converting input for field \"{key}\""
-        ))),
-    }
+    fields::get_bool(data, key).map_err(|e| EngineError::bad(e.validation_message()))
 }
 
 fn ttl_field(data: &Map<String, Value>, key: &str) -> Result<u64, EngineError> {

@@ -50,6 +50,10 @@ pub fn cases() -> Vec<Case> {
         ),
         crate::case!("revoke-accessor cascades", revoke_accessor_cascades),
         crate::case!("revoke and lookup field checks", revoke_and_lookup_fields),
+        crate::case!(
+            "token create's boolean fields refuse what is no bool",
+            create_bool_fields
+        ),
     ]
 }
 
@@ -570,6 +574,46 @@ async fn revoke_and_lookup_fields(t: &Target) -> anyhow::Result<()> {
     expect_ok(t, "lookup without a token", &r)?;
     if r.data()["policies"] != json!(["root"]) {
         anyhow::bail!("[{}] lookup {{}} is not the caller: {}", t.name(), r.text);
+    }
+    Ok(())
+}
+
+/// `no_parent`, `renewable`: Go's `strconv.ParseBool` words only ("1", "t", "true", ...);
+/// a number or an object is refused, naming the field, before anything is created.
+async fn create_bool_fields(t: &Target) -> anyhow::Result<()> {
+    for (body, error) in [
+        (
+            json!({"no_parent": "maybe"}),
+            "Field validation failed: error converting input for field \"no_parent\": '' cannot parse value as 'bool': strconv.ParseBool: invalid syntax",
+        ),
+        (
+            json!({"no_parent": 2}),
+            "Field validation failed: error converting input for field \"no_parent\": '' cannot parse value as 'bool'",
+        ),
+        (
+            json!({"renewable": {}}),
+            "Field validation failed: error converting input for field \"renewable\": '' expected type 'bool', got unconvertible type 'map[string]interface {}'",
+        ),
+    ] {
+        let r = t
+            .root(Method::POST, "auth/token/create", body.clone())
+            .await?;
+        expect(t, &format!("create with {body}"), &r, 400, error)?;
+    }
+    let r = t
+        .root(
+            Method::POST,
+            "auth/token/create",
+            json!({"renewable": "1", "ttl": "1m"}),
+        )
+        .await?;
+    expect_ok(t, "renewable \"1\" is true", &r)?;
+    if r.body["auth"]["renewable"] != json!(true) {
+        anyhow::bail!(
+            "[{}] renewable \"1\" did not make a renewable token: {}",
+            t.name(),
+            r.text
+        );
     }
     Ok(())
 }
