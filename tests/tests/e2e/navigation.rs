@@ -38,6 +38,22 @@ async fn heading_within(browser: &Browser, what: &str) -> anyhow::Result<(String
     ))
 }
 
+/// Opens `path` by URL (`how` = "url") or by URL then reload ("reload"), and waits for
+/// its heading: the heading and how long it took (`state` names the case).
+async fn open(
+    browser: &Browser,
+    server: &Server,
+    path: &str,
+    how: &str,
+    state: &str,
+) -> anyhow::Result<(String, Duration)> {
+    browser.client.goto(&server.url(path)).await?;
+    if how == "reload" {
+        browser.client.refresh().await?;
+    }
+    heading_within(browser, &format!("{path} by {how}, {state}")).await
+}
+
 #[tokio::test]
 async fn every_page_by_url_and_reload_signed_out_and_in() -> anyhow::Result<()> {
     let server = Server::start().await?;
@@ -50,12 +66,7 @@ async fn every_page_by_url_and_reload_signed_out_and_in() -> anyhow::Result<()> 
 
     for page in nav::PAGES {
         for how in ["url", "reload"] {
-            c.goto(&server.url(page.path)).await?;
-            if how == "reload" {
-                c.refresh().await?;
-            }
-            let (h, took) =
-                heading_within(&browser, &format!("{} by {how}, signed out", page.path)).await?;
+            let (h, took) = open(&browser, &server, page.path, how, "signed out").await?;
             let url = c.current_url().await?;
             if is_public(&page) {
                 assert_eq!(h, page.heading, "{} by {how}, signed out", page.path);
@@ -109,12 +120,7 @@ async fn every_page_by_url_and_reload_signed_out_and_in() -> anyhow::Result<()> 
 
     for page in nav::PAGES {
         for how in ["url", "reload"] {
-            c.goto(&server.url(page.path)).await?;
-            if how == "reload" {
-                c.refresh().await?;
-            }
-            let (h, took) =
-                heading_within(&browser, &format!("{} by {how}, signed in", page.path)).await?;
+            let (h, took) = open(&browser, &server, page.path, how, "signed in").await?;
             assert_eq!(h, page.heading, "{} by {how}, signed in", page.path);
             assert_eq!(c.current_url().await?.path(), page.path);
             eprintln!("{} by {how}, signed in: {h:?} in {took:?}", page.path);
