@@ -297,7 +297,7 @@ mod openssl_tests {
     use crate::pki::cert::{CertSpec, Sans, Subject, self_sign, sign};
     use crate::pki::key::KeyType;
     use crate::pki::pem::pem_encode;
-    use crate::pki::testutil::{Scratch, openssl};
+    use crate::pki::testutil::{Scratch, openssl, openssl_outcome};
 
     #[test]
     fn openssl_reads_our_crls_and_refuses_revoked_certificates() {
@@ -349,27 +349,16 @@ mod openssl_tests {
             // Without the CRL the leaf verifies; with it, openssl reports it revoked.
             let ok = openssl(&["verify", "-CAfile", &ca_path, &leaf_path]);
             assert!(ok.contains(": OK"), "{ok}");
-            let out = std::process::Command::new("openssl")
-                .args([
-                    "verify",
-                    "-crl_check",
-                    "-CAfile",
-                    &ca_path,
-                    "-CRLfile",
-                    &crl_path,
-                    &leaf_path,
-                ])
-                .output()
-                .expect("run openssl");
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(
-                !out.status.success() && text.contains("certificate revoked"),
-                "{kt}: {text}"
-            );
+            let (ok, text) = openssl_outcome(&[
+                "verify",
+                "-crl_check",
+                "-CAfile",
+                &ca_path,
+                "-CRLfile",
+                &crl_path,
+                &leaf_path,
+            ]);
+            assert!(!ok && text.contains("certificate revoked"), "{kt}: {text}");
             assert!(
                 parse_crl(&crl)
                     .expect("parse")

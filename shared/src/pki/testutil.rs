@@ -48,6 +48,14 @@ impl Drop for Scratch {
 /// Runs openssl with `args`; panics with its output unless it succeeds. Returns
 /// stdout followed by stderr.
 pub(crate) fn openssl(args: &[&str]) -> String {
+    let (ok, text) = openssl_outcome(args);
+    assert!(ok, "openssl {args:?} failed:\n{text}");
+    text
+}
+
+/// Runs openssl with `args`: whether it succeeded, and stdout followed by stderr (for
+/// checks that expect a refusal).
+pub(crate) fn openssl_outcome(args: &[&str]) -> (bool, String) {
     let out = Command::new("openssl")
         .args(args)
         .output()
@@ -57,6 +65,5 @@ pub(crate) fn openssl(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "openssl {args:?} failed:\n{text}");
-    text
+    (out.status.success(), text)
 }
