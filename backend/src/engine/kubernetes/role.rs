@@ -51,11 +51,8 @@ fn prefix(mount: &Mount) -> String {
 
 /// Vault's `GenericNameRegex`: word characters, with `-` and `.` inside.
 fn valid_name(name: &str) -> Result<(), EngineError> {
-    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let ok = name.chars().next().is_some_and(word)
-        && name.chars().last().is_some_and(word)
-        && name.chars().all(|c| word(c) || c == '-' || c == '.');
-    if ok {
+    // The same rule as PKI roles, from `shared` (the SPA checks names with it too).
+    if shared::pki::role::is_valid_role_name(name) {
         Ok(())
     } else {
         Err(EngineError::bad(format!(

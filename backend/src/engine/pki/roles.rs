@@ -13,11 +13,7 @@ use shared::pki::role::Role;
 /// `.` inside but never first or last. Other names (`-x`, `a@b`) are not a role path
 /// at all, so every operation on them is [`unsupported_path`].
 pub fn valid_name(name: &str) -> bool {
-    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let (Some(first), Some(last)) = (name.chars().next(), name.chars().last()) else {
-        return false;
-    };
-    word(first) && word(last) && name.chars().all(|c| word(c) || c == '-' || c == '.')
+    shared::pki::role::is_valid_role_name(name)
 }
 
 /// OpenBao's answer for a path no route of the mount matches: 404 with Go's
