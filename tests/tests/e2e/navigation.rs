@@ -127,27 +127,33 @@ async fn every_page_by_url_and_reload_signed_out_and_in() -> anyhow::Result<()> 
         }
     }
     // The request page, opened by its URL, gets past loading to the form with the role.
-    c.goto(&server.url(nav::REQUEST.path)).await?;
-    browser
-        .wait_for(
-            "const s = document.querySelector('[data-role-summary]'); return s && s.textContent.includes('testlab.local')",
-            Duration::from_secs(5),
-        )
+    open_request_page(&browser, &server, Duration::from_secs(5))
         .await
         .context("/request by URL never got past loading")?;
     browser.close().await
 }
 
-/// Issues a certificate on the request page and leaves its key unsaved.
-async fn issue_unsaved(browser: &Browser, server: &Server) -> anyhow::Result<()> {
-    let c = &browser.client;
-    c.goto(&server.url(nav::REQUEST.path)).await?;
+/// Opens `/request` by its URL and waits (up to `within`) for the form with the recipe's
+/// role.
+async fn open_request_page(
+    browser: &Browser,
+    server: &Server,
+    within: Duration,
+) -> anyhow::Result<()> {
+    browser.client.goto(&server.url(nav::REQUEST.path)).await?;
     browser
         .wait_for(
             "const s = document.querySelector('[data-role-summary]'); return s && s.textContent.includes('testlab.local')",
-            WAIT,
+            within,
         )
         .await?;
+    Ok(())
+}
+
+/// Issues a certificate on the request page and leaves its key unsaved.
+async fn issue_unsaved(browser: &Browser, server: &Server) -> anyhow::Result<()> {
+    let c = &browser.client;
+    open_request_page(browser, server, WAIT).await?;
     c.find(Locator::Id("common_name"))
         .await?
         .send_keys("fruits.testlab.local")
@@ -251,13 +257,7 @@ async fn signing_out_in_another_tab_ends_the_session_here() -> anyhow::Result<()
     let browser = Browser::start().await?;
     sign_in(&browser, &server, &recipe.signer_token).await?;
     let c = &browser.client;
-    c.goto(&server.url(nav::REQUEST.path)).await?;
-    browser
-        .wait_for(
-            "const s = document.querySelector('[data-role-summary]'); return s && s.textContent.includes('testlab.local')",
-            WAIT,
-        )
-        .await?;
+    open_request_page(&browser, &server, WAIT).await?;
     let first = c.window().await?;
 
     // A second tab signs out.
