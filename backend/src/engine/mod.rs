@@ -27,9 +27,12 @@ pub use wire::{EngineError, Request, Response};
 
 use crate::engine::audit::Audit;
 use crate::engine::barrier::Barrier;
-use crate::engine::mounts::{Backend, Route};
+use crate::engine::mounts::{Backend, LogicalBackend, Route};
 use crate::engine::storage::Store;
 use crate::engine::token::TokenEntry;
+
+/// The secrets engines and auth methods this engine can mount: one line each.
+pub static BACKENDS: &[&'static dyn LogicalBackend] = &[&pki::Pki, &kubernetes::Kubernetes];
 
 /// Where the engine keeps its files, and how it gets its key-encryption key.
 #[derive(Debug, Clone)]
@@ -145,8 +148,7 @@ impl Engine {
         let result = match &route.backend {
             Backend::Sys => sys::handle(self, &caller, &route, &req),
             Backend::Token => token::handle(self, &caller, &route, &req),
-            Backend::Pki(mount) => pki::handle(self, mount, &route.rel, &req),
-            Backend::Kubernetes(mount) => kubernetes::handle(self, mount, &route.rel, &req),
+            Backend::Mounted(backend, mount) => backend.handle(self, mount, &route.rel, &req),
         };
         self.audit.response(&caller, &req, &result)?;
         result
@@ -187,7 +189,7 @@ impl Engine {
     /// line of a denial.
     fn admit(&self, req: &mut Request, caller: &mut Caller) -> Result<Route, EngineError> {
         check_canonical(&req.path)?;
-        let route = mounts::route(self, &req.path)?;
+        let route = mounts::route(self, BACKENDS, &req.path)?;
         let unauthenticated =
             special_paths(&route.backend).unauthenticated(&route.rel, req.operation);
         *caller = self.authenticate(req.token.as_deref(), unauthenticated)?;
@@ -228,8 +230,7 @@ impl Engine {
         let exists = match &route.backend {
             Backend::Sys => sys::exists(self, &route.rel)?,
             Backend::Token => None,
-            Backend::Pki(mount) => pki::exists(self, mount, &route.rel)?,
-            Backend::Kubernetes(mount) => kubernetes::exists(self, mount, &route.rel)?,
+            Backend::Mounted(backend, mount) => backend.exists(self, mount, &route.rel)?,
         };
         Ok(if exists == Some(false) {
             Operation::Create
@@ -297,8 +298,7 @@ fn special_paths(backend: &Backend) -> &'static wire::SpecialPaths {
     match backend {
         Backend::Sys => &sys::SPECIAL_PATHS,
         Backend::Token => &wire::SpecialPaths::NONE,
-        Backend::Pki(_) => &pki::SPECIAL_PATHS,
-        Backend::Kubernetes(_) => &kubernetes::SPECIAL_PATHS,
+        Backend::Mounted(backend, _) => backend.special_paths(),
     }
 }
 

@@ -1,13 +1,40 @@
 //! Mount tables (secrets engines and auth methods) and request routing: which backend
 //! serves a (normalised) path, and the effective lease TTLs of a mount (mount tune, else
-//! the system defaults). Which paths of a backend need no token or need `sudo` is the
-//! backend's own declaration (`SPECIAL_PATHS` in its module); the router knows none.
+//! the system defaults). A mountable backend is a [`LogicalBackend`] (Vault's
+//! `logical.Backend`): its mount type, its table, its special paths (which need no token
+//! or need `sudo`), its existence check and its handler. The router knows no backend's
+//! paths or types: it is handed the registered backends (`engine::BACKENDS`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::engine::storage::{StorageError, Tx};
-use crate::engine::{Engine, EngineError};
+use crate::engine::wire::SpecialPaths;
+use crate::engine::{Engine, EngineError, Request, Response};
+
+/// A secrets engine or auth method the engine can mount (Vault's `logical.Backend`).
+/// Adding one is its module, which implements this, plus one line in `engine::BACKENDS`.
+pub trait LogicalBackend: Sync + std::fmt::Debug {
+    /// The mount type `sys/mounts/:path` or `sys/auth/:path` takes (`pki`, `kubernetes`).
+    fn kind(&self) -> &'static str;
+    /// The table its mounts live in: secrets engines or auth methods.
+    fn table(&self) -> Table;
+    /// Its paths that need no token, and those that need `sudo` (relative to the mount).
+    fn special_paths(&self) -> &'static SpecialPaths;
+    /// Vault's existence check for a write: `Some(false)` makes it a `create`,
+    /// `Some(true)` an `update`; `None` for paths without such a check (an `update`).
+    fn exists(&self, engine: &Engine, mount: &Mount, rel: &str)
+    -> Result<Option<bool>, EngineError>;
+    /// Serves a request that passed the token and ACL checks; `rel` is relative to the
+    /// mount, without slashes at either end.
+    fn handle(
+        &self,
+        engine: &Engine,
+        mount: &Mount,
+        rel: &str,
+        req: &Request,
+    ) -> Result<Response, EngineError>;
+}
 
 /// Vault's system-wide default and maximum lease TTL: 768h (32 days).
 pub const SYSTEM_DEFAULT_TTL: u64 = 768 * 3600;
@@ -156,9 +183,8 @@ pub fn load_tx(tx: &Tx<'_>, table: Table) -> Result<Vec<Mount>, StorageError> {
 pub enum Backend {
     Sys,
     Token,
-    Pki(Mount),
-    /// A `kubernetes` auth method, at `auth/<its path>`.
-    Kubernetes(Mount),
+    /// A mount of a registered backend (`engine::BACKENDS`).
+    Mounted(&'static dyn LogicalBackend, Mount),
 }
 
 /// A resolved request path: the backend and the path relative to its mount.
@@ -171,49 +197,56 @@ pub struct Route {
 /// The backend of `path`, the normalised path the ACL is asked about (`vault::api_path`
 /// made it; `Engine::handle` refused anything else). The path is taken as it is: no
 /// slash is stripped or added here, so the router and the ACL always see the same path.
-pub fn route(engine: &Engine, path: &str) -> Result<Route, EngineError> {
+/// `backends` are the registered ones; a mount whose type has none is not routed.
+pub fn route(
+    engine: &Engine,
+    backends: &[&'static dyn LogicalBackend],
+    path: &str,
+) -> Result<Route, EngineError> {
     if path == "sys" || path.starts_with("sys/") {
         return Ok(Route {
             backend: Backend::Sys,
             rel: path.strip_prefix("sys/").unwrap_or("").into(),
         });
     }
-    if let Some(rest) = path.strip_prefix("auth/") {
-        if rest == "token" || rest.starts_with("token/") {
+    let (table, rest) = match path.strip_prefix("auth/") {
+        Some(rest) if rest == "token" || rest.starts_with("token/") => {
             return Ok(Route {
                 backend: Backend::Token,
                 rel: rest.strip_prefix("token/").unwrap_or("").into(),
             });
         }
-        let with_slash = format!("{rest}/");
-        let mount = load(engine, Table::Auth)?
-            .into_iter()
-            .filter(|m| m.kind == "kubernetes" && with_slash.starts_with(&m.path))
-            .max_by_key(|m| m.path.len());
-        return match mount {
-            Some(m) => {
-                let rel = with_slash[m.path.len()..].trim_end_matches('/').to_string();
-                Ok(Route {
-                    backend: Backend::Kubernetes(m),
-                    rel,
-                })
-            }
-            None => Err(EngineError::no_route(path)),
-        };
-    }
-    let with_slash = format!("{path}/");
-    let mount = load(engine, Table::Secrets)?
+        Some(rest) => (Table::Auth, rest),
+        None => (Table::Secrets, path),
+    };
+    let with_slash = format!("{rest}/");
+    let found = load(engine, table)?
         .into_iter()
-        .filter(|m| m.kind != "system" && with_slash.starts_with(&m.path))
-        .max_by_key(|m| m.path.len());
-    match mount {
-        Some(m) if m.kind == "pki" => {
+        .filter(|m| with_slash.starts_with(&m.path))
+        .filter_map(|m| {
+            let backend = backends
+                .iter()
+                .find(|b| b.table() == table && b.kind() == m.kind)?;
+            Some((*backend, m))
+        })
+        .max_by_key(|(_, m)| m.path.len());
+    match found {
+        Some((backend, m)) => {
             let rel = with_slash[m.path.len()..].trim_end_matches('/').to_string();
             Ok(Route {
-                backend: Backend::Pki(m),
+                backend: Backend::Mounted(backend, m),
                 rel,
             })
         }
-        _ => Err(EngineError::no_route(path)),
+        None => Err(EngineError::no_route(path)),
     }
+}
+
+/// The mount types of `table` that `backends` can serve, as `sys/mounts` enables them.
+pub fn kinds(backends: &[&'static dyn LogicalBackend], table: Table) -> Vec<&'static str> {
+    backends
+        .iter()
+        .filter(|b| b.table() == table)
+        .map(|b| b.kind())
+        .collect()
 }

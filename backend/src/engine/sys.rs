@@ -12,10 +12,6 @@ use crate::engine::wire::{PathRule, SpecialPaths};
 use crate::engine::{Caller, Engine, EngineError, Operation, Request, Response, field_str, now};
 use shared::pki::duration::parse_duration_value;
 
-/// Secrets engine types this engine can mount.
-const SECRETS_TYPES: &[&str] = &["pki"];
-/// Auth method types this engine can enable.
-const AUTH_TYPES: &[&str] = &["kubernetes"];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredPolicy {
@@ -321,9 +317,10 @@ fn enable(
     data: &Map<String, Value>,
 ) -> Result<Response, EngineError> {
     let kind = field_str(data, "type").unwrap_or_default();
-    let (allowed, what) = match table {
-        Table::Secrets => (SECRETS_TYPES, "secrets engine"),
-        Table::Auth => (AUTH_TYPES, "auth method"),
+    let allowed = mounts::kinds(crate::engine::BACKENDS, table);
+    let what = match table {
+        Table::Secrets => "secrets engine",
+        Table::Auth => "auth method",
     };
     if kind.is_empty() {
         return Err(EngineError::bad(

@@ -26,13 +26,50 @@ pub mod role;
 
 use std::collections::BTreeMap;
 
-use crate::engine::mounts::Mount;
+use crate::engine::mounts::{LogicalBackend, Mount, Table};
 use crate::engine::token::{self, LoginAuth};
 use crate::engine::wire::{PathRule, SpecialPaths};
 use crate::engine::{Engine, EngineError, Operation, Request, Response, field_str, now};
 
+/// The Kubernetes auth method, as `engine::BACKENDS` registers it.
+#[derive(Debug)]
+pub struct Kubernetes;
+
+impl LogicalBackend for Kubernetes {
+    fn kind(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn table(&self) -> Table {
+        Table::Auth
+    }
+
+    fn special_paths(&self) -> &'static SpecialPaths {
+        &SPECIAL_PATHS
+    }
+
+    fn exists(
+        &self,
+        engine: &Engine,
+        mount: &Mount,
+        rel: &str,
+    ) -> Result<Option<bool>, EngineError> {
+        exists(engine, mount, rel)
+    }
+
+    fn handle(
+        &self,
+        engine: &Engine,
+        mount: &Mount,
+        rel: &str,
+        req: &Request,
+    ) -> Result<Response, EngineError> {
+        handle(engine, mount, rel, req)
+    }
+}
+
 /// Existence checks for writes: a role is created or updated; `config` is always an update.
-pub fn exists(engine: &Engine, mount: &Mount, rel: &str) -> Result<Option<bool>, EngineError> {
+fn exists(engine: &Engine, mount: &Mount, rel: &str) -> Result<Option<bool>, EngineError> {
     match rel.split('/').collect::<Vec<_>>().as_slice() {
         ["role", name] => Ok(Some(role::exists(engine, mount, name)?)),
         _ => Ok(None),
@@ -41,7 +78,7 @@ pub fn exists(engine: &Engine, mount: &Mount, rel: &str) -> Result<Option<bool>,
 
 /// Vault's `PathsSpecial.Unauthenticated` for this method.
 /// Vault's special paths of the Kubernetes auth method: `login` needs no token.
-pub const SPECIAL_PATHS: SpecialPaths = SpecialPaths {
+const SPECIAL_PATHS: SpecialPaths = SpecialPaths {
     unauthenticated: &[PathRule {
         patterns: &["login"],
         operations: &[],
@@ -49,7 +86,7 @@ pub const SPECIAL_PATHS: SpecialPaths = SpecialPaths {
     sudo: &[],
 };
 
-pub fn handle(
+fn handle(
     engine: &Engine,
     mount: &Mount,
     rel: &str,

@@ -11,7 +11,7 @@ pub mod sign;
 
 use serde_json::Value;
 
-use crate::engine::mounts::Mount;
+use crate::engine::mounts::{LogicalBackend, Mount, Table};
 use crate::engine::wire::{PathRule, SpecialPaths};
 use crate::engine::{Engine, EngineError, Operation, Request, Response};
 use shared::pki::key::PkiError;
@@ -63,7 +63,7 @@ pub fn pki_error(e: PkiError) -> EngineError {
 
 /// Vault's special paths of the PKI secrets engine: the CA certificates, chains, CRLs
 /// and issued certificates are public (read), and so is the list of issuers.
-pub const SPECIAL_PATHS: SpecialPaths = SpecialPaths {
+const SPECIAL_PATHS: SpecialPaths = SpecialPaths {
     unauthenticated: &[
         PathRule {
             patterns: &[
@@ -90,8 +90,45 @@ pub const SPECIAL_PATHS: SpecialPaths = SpecialPaths {
     sudo: &[],
 };
 
+/// The PKI secrets engine, as `engine::BACKENDS` registers it.
+#[derive(Debug)]
+pub struct Pki;
+
+impl LogicalBackend for Pki {
+    fn kind(&self) -> &'static str {
+        "pki"
+    }
+
+    fn table(&self) -> Table {
+        Table::Secrets
+    }
+
+    fn special_paths(&self) -> &'static SpecialPaths {
+        &SPECIAL_PATHS
+    }
+
+    fn exists(
+        &self,
+        engine: &Engine,
+        mount: &Mount,
+        rel: &str,
+    ) -> Result<Option<bool>, EngineError> {
+        exists(engine, mount, rel)
+    }
+
+    fn handle(
+        &self,
+        engine: &Engine,
+        mount: &Mount,
+        rel: &str,
+        req: &Request,
+    ) -> Result<Response, EngineError> {
+        handle(engine, mount, rel, req)
+    }
+}
+
 /// Existence checks for writes (create vs update capability).
-pub fn exists(engine: &Engine, mount: &Mount, rel: &str) -> Result<Option<bool>, EngineError> {
+fn exists(engine: &Engine, mount: &Mount, rel: &str) -> Result<Option<bool>, EngineError> {
     match rel.split('/').collect::<Vec<_>>().as_slice() {
         ["roles", name] => Ok(Some(
             engine
@@ -103,7 +140,7 @@ pub fn exists(engine: &Engine, mount: &Mount, rel: &str) -> Result<Option<bool>,
     }
 }
 
-pub fn handle(
+fn handle(
     engine: &Engine,
     mount: &Mount,
     rel: &str,
