@@ -335,14 +335,10 @@ pub fn uuid() -> String {
     )
 }
 
-/// Helpers for reading Vault's loosely typed request fields.
+/// A `TypeString` request field (`shared::pki::fields`), for handlers whose schema
+/// `fields::validate` already checked: a value that does not convert reads as absent.
 pub fn field_str(data: &Map<String, Value>, key: &str) -> Option<String> {
-    match data.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
+    shared::pki::fields::get_string(data, key).ok().flatten()
 }
 
 #[cfg(test)]

@@ -23,8 +23,12 @@ pub trait LogicalBackend: Sync + std::fmt::Debug {
     fn special_paths(&self) -> &'static SpecialPaths;
     /// Vault's existence check for a write: `Some(false)` makes it a `create`,
     /// `Some(true)` an `update`; `None` for paths without such a check (an `update`).
-    fn exists(&self, engine: &Engine, mount: &Mount, rel: &str)
-    -> Result<Option<bool>, EngineError>;
+    fn exists(
+        &self,
+        engine: &Engine,
+        mount: &Mount,
+        rel: &str,
+    ) -> Result<Option<bool>, EngineError>;
     /// Serves a request that passed the token and ACL checks; `rel` is relative to the
     /// mount, without slashes at either end.
     fn handle(

@@ -11,7 +11,51 @@ use crate::engine::storage::{StorageError, Tx};
 use crate::engine::wire::{PathRule, SpecialPaths};
 use crate::engine::{Caller, Engine, EngineError, Operation, Request, Response, field_str, now};
 use shared::pki::duration::parse_duration_value;
+use shared::pki::fields::{self, FieldType};
 
+/// The request fields of `sys/mounts/:path` and `sys/auth/:path`, as OpenBao types them.
+const ENABLE_FIELDS: &[(&str, FieldType)] = &[
+    ("type", FieldType::String),
+    ("description", FieldType::String),
+    ("config", FieldType::Map),
+    ("options", FieldType::KvPairs),
+    ("local", FieldType::Bool),
+    ("seal_wrap", FieldType::Bool),
+    ("external_entropy_access", FieldType::Bool),
+    ("plugin_version", FieldType::String),
+];
+
+/// `sys/mounts/:path/tune` (durations are strings there: `"system"` is one).
+const TUNE_FIELDS: &[(&str, FieldType)] = &[
+    ("default_lease_ttl", FieldType::String),
+    ("max_lease_ttl", FieldType::String),
+    ("description", FieldType::String),
+    ("options", FieldType::KvPairs),
+];
+
+/// `sys/policies/acl/:name` and `sys/policy/:name`.
+const POLICY_FIELDS: &[(&str, FieldType)] = &[
+    ("policy", FieldType::String),
+    ("rules", FieldType::String),
+    ("cas", FieldType::Int),
+    ("cas_required", FieldType::Bool),
+    ("allow_slashes_in_identity_templates", FieldType::Bool),
+    ("allow_wildcards_in_identity_templates", FieldType::Bool),
+];
+
+/// `sys/capabilities-self` (`path` is the deprecated name of `paths`).
+const CAPABILITIES_FIELDS: &[(&str, FieldType)] = &[
+    ("paths", FieldType::CommaStringSlice),
+    ("path", FieldType::CommaStringSlice),
+];
+
+fn validate(data: &Map<String, Value>, schema: &[(&str, FieldType)]) -> Result<(), EngineError> {
+    fields::validate(data, schema).map_err(field_error)
+}
+
+fn field_error(e: fields::FieldError) -> EngineError {
+    EngineError::bad(e.validation_message())
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredPolicy {
@@ -316,6 +360,7 @@ fn enable(
     path: &str,
     data: &Map<String, Value>,
 ) -> Result<Response, EngineError> {
+    validate(data, ENABLE_FIELDS)?;
     let kind = field_str(data, "type").unwrap_or_default();
     let allowed = mounts::kinds(crate::engine::BACKENDS, table);
     let what = match table {
@@ -343,12 +388,31 @@ fn enable(
         &kind,
         &field_str(data, "description").unwrap_or_default(),
     );
-    if let Some(Value::Object(cfg)) = data.get("config") {
-        mount.config.default_lease_ttl = ttl_in(cfg, "default_lease_ttl")?.unwrap_or(0);
-        mount.config.max_lease_ttl = ttl_in(cfg, "max_lease_ttl")?.unwrap_or(0);
+    if let Some(cfg) = fields::get_map(data, "config").map_err(field_error)? {
+        // OpenBao decodes `config` into its struct of strings first, then parses each.
+        for (key, what) in [("default_lease_ttl", "default"), ("max_lease_ttl", "max")] {
+            let text = fields::get_string(&cfg, key).map_err(|_| {
+                EngineError::bad("unable to convert given mount config information")
+            })?;
+            let secs = match text.as_deref() {
+                None | Some("") | Some("system") => 0,
+                Some(t) => parse_duration_value(&Value::String(t.to_owned())).map_err(|e| {
+                    EngineError::bad(format!("unable to parse {what} TTL of {t}: {e}"))
+                })?,
+            };
+            match key {
+                "default_lease_ttl" => mount.config.default_lease_ttl = secs,
+                _ => mount.config.max_lease_ttl = secs,
+            }
+        }
     }
-    if let Some(Value::Object(o)) = data.get("options") {
-        mount.options = o.clone();
+    if let Some(o) = fields::get_kv_pairs(data, "options").map_err(field_error)? {
+        if o.contains_key("version") {
+            return Err(EngineError::bad(format!(
+                "{what} \"{kind}\" does not allow setting a version"
+            )));
+        }
+        mount.options = o;
     }
     engine.store.atomic_with(|tx| {
         let mut all = mounts::load_tx(tx, table)?;
@@ -397,6 +461,7 @@ fn tune(
     path: &str,
     data: &Map<String, Value>,
 ) -> Result<Response, EngineError> {
+    validate(data, TUNE_FIELDS)?;
     let want = mounts::normalise(path);
     let default = ttl_in(data, "default_lease_ttl")?;
     let max = ttl_in(data, "max_lease_ttl")?;
@@ -474,28 +539,26 @@ fn write_policy(
     name: &str,
     data: &Map<String, Value>,
 ) -> Result<Response, EngineError> {
+    validate(data, POLICY_FIELDS)?;
     let name = policy::validate_name(name).map_err(|e| EngineError::bad(e.to_string()))?;
     if name == "root" {
         return Err(EngineError::bad("cannot update \"root\" policy"));
     }
-    let raw = match data.get("policy").or_else(|| data.get("rules")) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Object(_)) => data["policy"].to_string(),
-        _ => return Err(EngineError::bad("'policy' parameter not supplied or empty")),
-    };
+    let raw = field_str(data, "policy")
+        .or_else(|| field_str(data, "rules"))
+        .unwrap_or_default();
     if raw.trim().is_empty() {
         return Err(EngineError::bad("'policy' parameter not supplied or empty"));
     }
     // A policy that does not parse is refused; the stored one stays as it was.
     Policy::parse(&name, &raw).map_err(|e| EngineError::bad(e.to_string()))?;
-    let field = |e: shared::pki::fields::FieldError| EngineError::bad(e.validation_message());
-    let cas = shared::pki::fields::get_int(data, "cas").map_err(field)?;
-    let cas_required = shared::pki::fields::get_bool(data, "cas_required").map_err(field)?;
+    let cas = fields::get_int(data, "cas").map_err(field_error)?;
+    let cas_required = fields::get_bool(data, "cas_required").map_err(field_error)?;
     for option in [
         "allow_slashes_in_identity_templates",
         "allow_wildcards_in_identity_templates",
     ] {
-        if shared::pki::fields::get_bool(data, option).map_err(field)? == Some(true) {
+        if fields::get_bool(data, option).map_err(field_error)? == Some(true) {
             return Err(EngineError::bad(format!(
                 "{option} is not supported by this server (it has no identity templating)"
             )));
@@ -540,19 +603,21 @@ fn delete_policy(engine: &Engine, name: &str) -> Result<Response, EngineError> {
 }
 
 fn capabilities_self(caller: &Caller, data: &Map<String, Value>) -> Result<Response, EngineError> {
-    let mut paths: Vec<String> = match data.get("paths") {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        Some(Value::String(s)) => s.split(',').map(|p| p.trim().to_string()).collect(),
-        _ => vec![],
-    };
-    if let Some(p) = field_str(data, "path") {
-        paths.push(p);
-    }
+    validate(data, CAPABILITIES_FIELDS)?;
+    let mut paths = fields::get_comma_string_slice(data, "paths")
+        .map_err(field_error)?
+        .unwrap_or_default();
+    paths.extend(
+        fields::get_comma_string_slice(data, "path")
+            .map_err(field_error)?
+            .unwrap_or_default(),
+    );
     if paths.is_empty() {
-        return Err(EngineError::bad("'paths' parameter not supplied"));
+        return Err(EngineError::bad("paths must be supplied"));
+    }
+    if paths.iter().any(|p| p.is_empty()) {
+        // OpenBao's multierror text.
+        return Err(EngineError::bad("1 error occurred:\n\t* missing path\n\n"));
     }
     let mut out = Map::new();
     let mut all = vec![];

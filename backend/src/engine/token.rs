@@ -481,52 +481,6 @@ fn token_to_revoke(req: &Request) -> Result<String, EngineError> {
         .ok_or_else(|| EngineError::bad("missing token ID"))
 }
 
-/// OpenBao's refusal of a string-list field holding objects or lists (before anything
-/// else of the request is looked at), in its token store's wording.
-fn check_string_list(data: &Map<String, Value>, key: &str) -> Result<(), EngineError> {
-    let items: Vec<&Value> = match data.get(key) {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(v @ Value::Object(_)) => vec![v],
-        _ => return Ok(()),
-    };
-    let problems: Vec<String> = items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| {
-            let go_type = match v {
-                Value::Object(_) => "map[string]interface {}",
-                Value::Array(_) => "[]interface {}",
-                _ => return None,
-            };
-            Some(format!(
-                "'[{i}]' expected type 'string', got unconvertible type '{go_type}'"
-            ))
-        })
-        .collect();
-    if problems.is_empty() {
-        return Ok(());
-    }
-    Err(EngineError::bad(format!(
-        "Field validation failed: error converting input for field \"{key}\": decoding failed due to the following error(s):\n\n{}",
-        problems.join("\n")
-    )))
-}
-
-fn string_list(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
-        Some(Value::String(s)) => s
-            .split(',')
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect(),
-        _ => vec![],
-    }
-}
-
 /// A boolean request field, decoded as OpenBao's `FieldData` does (shared's `fields`).
 fn bool_field(data: &Map<String, Value>, key: &str) -> Result<Option<bool>, EngineError> {
     fields::get_bool(data, key).map_err(|e| EngineError::bad(e.validation_message()))
@@ -565,7 +519,7 @@ fn create(
     now: i64,
 ) -> Result<Response, EngineError> {
     let parent = caller.token.as_ref().ok_or(EngineError::PermissionDenied)?;
-    check_string_list(&req.data, "policies")?;
+    fields::check_struct_string_list(&req.data, "policies").map_err(EngineError::bad)?;
     // Vault: a token on its last use is already being revoked, and a use-limited one
     // may not have children (it could hand its uses on to them).
     if parent.num_uses < 0 {
@@ -579,7 +533,7 @@ fn create(
         ));
     }
     let data = &req.data;
-    let mut policies = string_list(data.get("policies"));
+    let mut policies = fields::struct_string_list(data, "policies");
     if policies.is_empty() {
         // Vault: a child without explicit policies inherits the parent's.
         policies = parent
@@ -589,9 +543,11 @@ fn create(
             .cloned()
             .collect();
     }
+    // Vault's `policyutil.SanitizePolicies`: trimmed, lower-cased, empty entries dropped.
     for p in &mut policies {
         *p = p.trim().to_lowercase();
     }
+    policies.retain(|p| !p.is_empty());
     let no_default = bool_field(data, "no_default_policy")?.unwrap_or(false);
     let parent_root = parent.policies.iter().any(|p| p == "root");
     if !parent_root
@@ -614,7 +570,16 @@ fn create(
     };
     let explicit_max = ttl_field(data, "explicit_max_ttl")?;
     let mut ttl = ttl_field(data, "ttl")?;
+    // OpenBao names each policy that is not (yet) written; the token is made anyway.
     let mut warnings = vec![];
+    for p in token_policies
+        .iter()
+        .filter(|p| *p != "default" && *p != "root")
+    {
+        if engine.store.get::<Value>(&format!("policy/{p}"))?.is_none() {
+            warnings.push(format!("Policy \"{p}\" does not exist"));
+        }
+    }
     if ttl == 0 {
         ttl = SYSTEM_DEFAULT_TTL;
     }

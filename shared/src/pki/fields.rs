@@ -12,7 +12,15 @@
 //! - `DurationSecond`: `parseutil.ParseDurationSecond` (see [`super::duration`]).
 //! - `CommaStringSlice`: a list, or one value split at commas; entries are trimmed and
 //!   empty entries kept; scalars inside are converted as `String`; a list or object as an
-//!   entry (or an object in place of the list) is refused.
+//!   entry (or an object in place of the list) is refused. [`get_list`] is the form most
+//!   handlers then use: empty entries dropped.
+//! - `Map`: an object (an empty list counts as an empty one); anything else refused.
+//! - `KVPairs`: an object whose values convert as `String`, or a list (or one value split
+//!   at commas) of `key=value` texts.
+//!
+//! Vault's token store does not use `FieldData` for `auth/token/create`: it decodes the
+//! body into a Go struct, so a bad list entry gets mapstructure's struct wording
+//! ([`check_struct_string_list`]) and a single string is one entry (no comma split).
 //!
 //! JSON `null` is "not given" everywhere.
 
@@ -28,6 +36,8 @@ pub enum FieldType {
     String,
     DurationSecond,
     CommaStringSlice,
+    Map,
+    KvPairs,
 }
 
 /// A value that does not convert to its field's type.
@@ -77,6 +87,8 @@ pub fn validate_each(
             FieldType::String => parse_string(key, value).map(drop)?,
             FieldType::DurationSecond => parse_duration(key, value).map(drop)?,
             FieldType::CommaStringSlice => parse_comma_string_slice(key, value).map(drop)?,
+            FieldType::Map => parse_map(key, value).map(drop)?,
+            FieldType::KvPairs => parse_kv_pairs(key, value).map(drop)?,
         }
     }
     Ok(())
@@ -114,6 +126,128 @@ pub fn get_comma_string_slice(
     given(data, key)
         .map(|v| parse_comma_string_slice(key, v))
         .transpose()
+}
+
+/// `data[key]` as a `TypeCommaStringSlice` with the empty entries dropped (how most
+/// handlers read a list); an empty list when absent or null.
+pub fn get_list(data: &Map<String, Value>, key: &str) -> Result<Vec<String>, FieldError> {
+    let mut list = get_comma_string_slice(data, key)?.unwrap_or_default();
+    list.retain(|s| !s.is_empty());
+    Ok(list)
+}
+
+/// `data[key]` as a `TypeMap`; `None` when absent or null.
+pub fn get_map(
+    data: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<Map<String, Value>>, FieldError> {
+    given(data, key).map(|v| parse_map(key, v)).transpose()
+}
+
+/// `data[key]` as a `TypeKVPairs` (string values); `None` when absent or null.
+pub fn get_kv_pairs(
+    data: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<Map<String, Value>>, FieldError> {
+    given(data, key).map(|v| parse_kv_pairs(key, v)).transpose()
+}
+
+/// `TypeMap`.
+pub fn parse_map(field: &str, v: &Value) -> Result<Map<String, Value>, FieldError> {
+    match v {
+        Value::Object(m) => Ok(m.clone()),
+        Value::Array(a) if a.is_empty() => Ok(Map::new()),
+        _ => Err(unconvertible(field, v, "map[string]interface {}")),
+    }
+}
+
+/// `TypeKVPairs`: string values, from an object or from `key=value` entries.
+pub fn parse_kv_pairs(field: &str, v: &Value) -> Result<Map<String, Value>, FieldError> {
+    if let Value::Object(m) = v {
+        let mut out = Map::new();
+        let mut problems = Vec::new();
+        for (k, item) in m {
+            match item {
+                Value::Array(_) | Value::Object(_) => problems.push(format!(
+                    "'[{k}]' expected type 'string', got unconvertible type '{}'",
+                    go_type(item)
+                )),
+                Value::Null => {
+                    out.insert(k.clone(), Value::String(String::new()));
+                }
+                scalar => {
+                    out.insert(k.clone(), Value::String(parse_string(field, scalar)?));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(error(
+                field,
+                format!(
+                    "decoding failed due to the following error(s):\n\n{}",
+                    problems.join("\n")
+                ),
+            ));
+        }
+        return Ok(out);
+    }
+    let mut out = Map::new();
+    for (i, entry) in parse_comma_string_slice(field, v)?.iter().enumerate() {
+        match entry.split_once('=') {
+            Some((k, val)) => {
+                out.insert(k.to_owned(), Value::String(val.to_owned()));
+            }
+            None => {
+                return Err(error(
+                    field,
+                    format!("invalid key pair at index {i} in field \"{field}\""),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The token store's check of a `[]string` struct field (`policies`): a list or object
+/// inside (or an object in its place) is refused in mapstructure's struct-decoding words,
+/// before anything else of the request is looked at, as OpenBao does.
+pub fn check_struct_string_list(data: &Map<String, Value>, key: &str) -> Result<(), String> {
+    let items: Vec<&Value> = match data.get(key) {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => return Ok(()),
+    };
+    let problems: Vec<String> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| matches!(v, Value::Array(_) | Value::Object(_)))
+        .map(|(i, v)| {
+            format!(
+                "'[{i}]' expected type 'string', got unconvertible type '{}'",
+                go_type(v)
+            )
+        })
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "Field validation failed: error converting input for field \"{key}\": decoding failed due to the following error(s):\n\n{}",
+        problems.join("\n")
+    ))
+}
+
+/// The token store's `[]string` struct field, weakly decoded: a list (its string
+/// entries), or one string as a single entry (no comma split, as OpenBao).
+pub fn struct_string_list(data: &Map<String, Value>, key: &str) -> Vec<String> {
+    match data.get(key) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
+        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+        _ => Vec::new(),
+    }
 }
 
 fn error(field: &str, reason: impl Into<String>) -> FieldError {

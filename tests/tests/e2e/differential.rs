@@ -176,6 +176,30 @@ fn table() -> Vec<Step> {
             .body(json!({"type": "pki", "config": {"max_lease_ttl": "43800h"}})),
         step("read pki_int tune", "GET", "sys/mounts/pki_int/tune", 200).same(&["max_lease_ttl"]),
         step("unmount missing", "DELETE", "sys/mounts/diff-none", 204),
+        // Hostile field types on sys paths: the same FieldData decoding and texts.
+        step("mount type as list", "POST", "sys/mounts/diff-x1", 400)
+            .body(json!({"type": ["pki"]})),
+        step("mount type as bool", "POST", "sys/mounts/diff-x2", 400)
+            .body(json!({"type": true})),
+        step("mount description as object", "POST", "sys/mounts/diff-x3", 400)
+            .body(json!({"type": "pki", "description": {"a": 1}})),
+        step("mount config as string", "POST", "sys/mounts/diff-x4", 400)
+            .body(json!({"type": "pki", "config": "abc"})),
+        step("mount config ttl as list", "POST", "sys/mounts/diff-x5", 400)
+            .body(json!({"type": "pki", "config": {"max_lease_ttl": [1]}})),
+        step("mount config bad ttl", "POST", "sys/mounts/diff-x6", 400)
+            .body(json!({"type": "pki", "config": {"max_lease_ttl": "abc"}})),
+        step("mount options not pairs", "POST", "sys/mounts/diff-x7", 400)
+            .body(json!({"type": "pki", "options": "x"})),
+        step("mount options version", "POST", "sys/mounts/diff-x8", 400)
+            .body(json!({"type": "pki", "options": {"version": 2}})),
+        step("mount options as pairs", "POST", "sys/mounts/diff-x9", 204)
+            .body(json!({"type": "pki", "options": ["a=b"]})),
+        step("read mount options", "GET", "sys/mounts/diff-x9", 200).same(&["options"]),
+        step("tune ttl as list", "POST", "sys/mounts/pki/tune", 400)
+            .body(json!({"max_lease_ttl": [1]})),
+        step("tune description as object", "POST", "sys/mounts/pki/tune", 400)
+            .body(json!({"description": {"a": 1}})),
         // ---- policies
         step("write policy", "PUT", "sys/policies/acl/diff-signer", 204)
             .body(json!({"policy": signer_policy})),
@@ -197,6 +221,10 @@ fn table() -> Vec<Step> {
             .body(json!({"policy": "path \"x\" { capabilities = "})),
         step("write policy without policy", "PUT", "sys/policies/acl/diff-empty", 400)
             .body(json!({})),
+        step("write policy as list", "PUT", "sys/policies/acl/diff-list", 400)
+            .body(json!({"policy": ["x"]})),
+        step("write policy bad cas_required", "PUT", "sys/policies/acl/diff-casreq", 400)
+            .body(json!({"policy": signer_policy, "cas_required": "maybe"})),
         step("read missing policy", "GET", "sys/policies/acl/diff-missing", 404),
         step("write root policy", "PUT", "sys/policies/acl/root", 400)
             .body(json!({"policy": signer_policy})),
@@ -249,6 +277,19 @@ fn table() -> Vec<Step> {
             .token("signer")
             .body(json!({"paths": ["pki_int/sign/diff-web", "sys/mounts"]}))
             .same(&["capabilities", "pki_int/sign/diff-web", "sys/mounts"]),
+        step("capabilities-self no paths", "POST", "sys/capabilities-self", 400)
+            .body(json!({"paths": []})),
+        step("capabilities-self empty path", "POST", "sys/capabilities-self", 400)
+            .body(json!({"paths": ["sys/mounts", ""]})),
+        step("capabilities-self paths as object", "POST", "sys/capabilities-self", 400)
+            .body(json!({"paths": {"a": 1}})),
+        step("capabilities-self comma string", "POST", "sys/capabilities-self", 200)
+            .body(json!({"paths": "sys/mounts,sys/auth"}))
+            .same(&["sys/mounts", "sys/auth"]),
+        step("create token policies as one string", "POST", "auth/token/create", 200)
+            .body(json!({"policies": "diff-signer,default", "ttl": "1m"}))
+            .focus("/auth")
+            .same(&["policies", "token_policies"]),
         step("list auth methods (token entry)", "GET", "sys/auth", 200)
             .focus("/data/token~1")
             .same(&["type"]),

@@ -170,20 +170,7 @@ pub fn write(
             "kubernetes_ca_cert must be given when disable_local_ca_jwt is true",
         ));
     }
-    let pem_keys = match data.get("pem_keys") {
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| {
-                v.as_str().map(str::to_string).ok_or_else(|| {
-                    EngineError::bad("invalid pem_keys: each entry must be a pem string")
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .filter(|p| !p.trim().is_empty())
-            .collect(),
-        _ => list_field(data, "pem_keys"),
-    };
+    let pem_keys = list_field(data, "pem_keys")?;
     for (i, pem) in pem_keys.iter().enumerate() {
         parse_pem_key(pem).map_err(|e| EngineError::bad(format!("invalid pem_keys[{i}]: {e}")))?;
     }

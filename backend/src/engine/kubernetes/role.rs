@@ -117,21 +117,16 @@ fn upgraded<'a>(
     })
 }
 
-fn policies_from(v: &Value) -> Vec<String> {
-    let mut out: Vec<String> = match v {
-        Value::Array(_) | Value::String(_) => {
-            let mut m = Map::new();
-            m.insert("p".into(), v.clone());
-            list_field(&m, "p")
-        }
-        _ => vec![],
-    };
+fn policies_from(field: &str, v: &Value) -> Result<Vec<String>, EngineError> {
+    let mut out = shared::pki::fields::parse_comma_string_slice(field, v)
+        .map_err(|e| EngineError::bad(e.validation_message()))?;
+    out.retain(|p| !p.is_empty());
     for p in &mut out {
         *p = p.to_lowercase();
     }
     out.sort();
     out.dedup();
-    out
+    Ok(out)
 }
 
 /// A whole-number field (`token_num_uses`), as Vault's `TypeInt` reads it.
@@ -173,8 +168,8 @@ fn write(
         }
     };
     let mut legacy = std::mem::take(&mut role.legacy);
-    if let Some((_, v)) = upgraded(data, "policies", "token_policies", &mut legacy)? {
-        role.token_policies = policies_from(v);
+    if let Some((k, v)) = upgraded(data, "policies", "token_policies", &mut legacy)? {
+        role.token_policies = policies_from(k, v)?;
     }
     for (old, new, slot) in [
         ("ttl", "token_ttl", &mut role.token_ttl),
@@ -219,7 +214,7 @@ fn write(
     }
 
     if data.contains_key("bound_service_account_names") {
-        role.bound_service_account_names = list_field(data, "bound_service_account_names");
+        role.bound_service_account_names = list_field(data, "bound_service_account_names")?;
     }
     if role.bound_service_account_names.is_empty() {
         return Err(EngineError::bad(
@@ -233,7 +228,7 @@ fn write(
     }
     if data.contains_key("bound_service_account_namespaces") {
         role.bound_service_account_namespaces =
-            list_field(data, "bound_service_account_namespaces");
+            list_field(data, "bound_service_account_namespaces")?;
     }
     if role.bound_service_account_namespaces.is_empty() {
         return Err(EngineError::bad(

@@ -83,22 +83,9 @@ pub struct Urls {
     pub enable_templating: bool,
 }
 
-/// A loosely typed list field: a JSON array or a comma-separated string.
-pub fn list_field(data: &Map<String, Value>, key: &str) -> Vec<String> {
-    match data.get(key) {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|v| v.as_str())
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        Some(Value::String(s)) => s
-            .split(',')
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect(),
-        _ => vec![],
-    }
+/// A list field (`TypeCommaStringSlice`, empty entries dropped), with OpenBao's message.
+pub fn list_field(data: &Map<String, Value>, key: &str) -> Result<Vec<String>, EngineError> {
+    fields::get_list(data, key).map_err(field_error)
 }
 
 /// A `TypeBool` field (`shared::pki::fields`), `default` when absent.
@@ -241,18 +228,18 @@ fn store_key(
 }
 
 /// The subject fields a CA or leaf request may carry.
-pub fn subject_from(data: &Map<String, Value>, common_name: &str) -> Subject {
-    Subject {
+pub fn subject_from(data: &Map<String, Value>, common_name: &str) -> Result<Subject, EngineError> {
+    Ok(Subject {
         common_name: common_name.to_string(),
-        organization: list_field(data, "organization"),
-        organizational_unit: list_field(data, "ou"),
-        country: list_field(data, "country"),
-        locality: list_field(data, "locality"),
-        province: list_field(data, "province"),
-        street_address: list_field(data, "street_address"),
-        postal_code: list_field(data, "postal_code"),
+        organization: list_field(data, "organization")?,
+        organizational_unit: list_field(data, "ou")?,
+        country: list_field(data, "country")?,
+        locality: list_field(data, "locality")?,
+        province: list_field(data, "province")?,
+        street_address: list_field(data, "street_address")?,
+        postal_code: list_field(data, "postal_code")?,
         serial_number: field_str(data, "serial_number").unwrap_or_default(),
-    }
+    })
 }
 
 /// SANs of a CA request (no role applies): the CN (unless excluded) plus alt_names, ip_sans,
@@ -487,7 +474,7 @@ pub fn generate_root(
         serial: random_serial(),
         not_before: now - ttl_field(data, "not_before_duration")?.max(30) as i64,
         not_after,
-        subject: subject_from(data, &cn),
+        subject: subject_from(data, &cn)?,
         sans: ca_sans(data, &cn)?,
         is_ca: true,
         max_path_length: if max_path < 0 {
@@ -499,7 +486,7 @@ pub fn generate_root(
         issuing_certificates: urls.issuing_certificates.clone(),
         ocsp_servers: urls.ocsp_servers.clone(),
         crl_distribution_points: urls.crl_distribution_points.clone(),
-        permitted_dns_domains: list_field(data, "permitted_dns_domains"),
+        permitted_dns_domains: list_field(data, "permitted_dns_domains")?,
         use_pss: bool_field(data, "use_pss", false)?,
         ..CertSpec::default()
     };
@@ -643,7 +630,7 @@ pub fn generate_intermediate(
     };
     let csr_pem = shared::pki::csr::build_csr(
         &key,
-        &subject_from(data, &cn),
+        &subject_from(data, &cn)?,
         &ca_sans(data, &cn)?,
         &Default::default(),
     )
@@ -886,7 +873,7 @@ pub fn write_urls(
         ("ocsp_servers", &mut u.ocsp_servers),
     ] {
         if data.contains_key(field) {
-            let list = list_field(data, field);
+            let list = list_field(data, field)?;
             for url in &list {
                 if !(url.starts_with("http://")
                     || url.starts_with("https://")

@@ -403,7 +403,7 @@ fn issue_for_role(
         &mut warnings,
         Issuing::Leaf,
     )?;
-    let mut subject = issuers::subject_from(&Map::new(), &cn);
+    let mut subject = issuers::subject_from(&Map::new(), &cn)?;
     subject.organization = role.organization.clone();
     subject.organizational_unit = role.ou.clone();
     subject.country = role.country.clone();
@@ -657,7 +657,7 @@ pub fn sign_verbatim(
         &mut warnings,
         Issuing::Leaf,
     )?;
-    let key_usage = match list_field(data, "key_usage") {
+    let key_usage = match list_field(data, "key_usage")? {
         v if !v.is_empty() => v,
         _ => role
             .as_ref()
@@ -670,7 +670,7 @@ pub fn sign_verbatim(
                 ]
             }),
     };
-    let mut ext_key_usage = list_field(data, "ext_key_usage");
+    let mut ext_key_usage = list_field(data, "ext_key_usage")?;
     if ext_key_usage.is_empty()
         && let Some(r) = &role
     {
@@ -741,7 +741,7 @@ pub fn sign_intermediate(
     let subject = if use_csr_values {
         csr.subject.clone()
     } else {
-        issuers::subject_from(data, &cn)
+        issuers::subject_from(data, &cn)?
     };
     let mut sans = if use_csr_values {
         csr.sans.clone()
@@ -751,7 +751,7 @@ pub fn sign_intermediate(
     if !use_csr_values {
         sans.dns.extend(alt_names(data)?);
         sans.ip = field_list_ips(data, "ip_sans")?;
-        sans.uri = list_field(data, "uri_sans");
+        sans.uri = list_field(data, "uri_sans")?;
     }
     let max_path = int_field(data, "max_path_length", -1)?;
     let spec = CertSpec {
@@ -767,7 +767,7 @@ pub fn sign_intermediate(
             Some(max_path as u32)
         },
         key_usage: vec![KeyUsage::CertSign, KeyUsage::CrlSign],
-        permitted_dns_domains: list_field(data, "permitted_dns_domains"),
+        permitted_dns_domains: list_field(data, "permitted_dns_domains")?,
         use_pss: bool_field(data, "use_pss", false)?,
         ..url_fields(engine, mount)?
     };

@@ -1,5 +1,20 @@
-//! Wire types of the Vault HTTP API (and the console's own small endpoints) shared by the
-//! server and the SPA. Field names follow Vault exactly; new fields get `#[serde(default)]`.
+//! Wire types of the Vault HTTP API (and the console's own small endpoints), shared by
+//! the engine that produces them, the SPA, the tests and the server's own calls. Field
+//! names follow Vault exactly; fields Vault may leave out get `#[serde(default)]`, so the
+//! same types read OpenBao's answers. One file per Vault area: `sys` (mounts, policies,
+//! capabilities, health), `token` (the token store and the `auth` block of a login),
+//! `pki` (the PKI secrets engine), `kubernetes` (the Kubernetes auth method).
+//!
+//! Requests are typed too, for the clients that send them; the engine decodes what it
+//! receives with `pki::fields` (Vault's weak typing: `"true"`, `"1h"`, comma lists), so
+//! it accepts everything a Vault client may send, not only what these types produce.
+
+pub mod kubernetes;
+pub mod pki;
+pub mod sys;
+pub mod token;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +36,32 @@ pub struct Envelope<T> {
     pub warnings: Option<Vec<String>>,
     #[serde(default)]
     pub auth: Option<serde_json::Value>,
+}
+
+/// The `data` of a `LIST`: `{"keys": [...]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyList {
+    #[serde(default)]
+    pub keys: Vec<String>,
+}
+
+/// The `data` of a detailed `LIST` (`issuers`, `keys`, `certs/detailed`): the keys and,
+/// for each, a summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyInfoList<T> {
+    #[serde(default)]
+    pub keys: Vec<String>,
+    #[serde(default = "BTreeMap::new")]
+    pub key_info: BTreeMap<String, T>,
+}
+
+impl<T> Default for KeyInfoList<T> {
+    fn default() -> Self {
+        KeyInfoList {
+            keys: Vec::new(),
+            key_info: BTreeMap::new(),
+        }
+    }
 }
 
 /// Vault's error body: `{"errors": ["..."]}`.
