@@ -26,5 +26,6 @@ pub mod csr;
 pub mod k8s;
 pub mod key;
 pub mod pkcs12;
+pub mod pkcs7;
 pub mod pkcs8enc;
 pub mod verify;
