@@ -6,7 +6,8 @@
 //! paths or types: it is handed the registered backends (`engine::BACKENDS`).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
+use shared::api::sys as api;
 
 use crate::engine::storage::{StorageError, Tx};
 use crate::engine::wire::SpecialPaths;
@@ -106,35 +107,29 @@ impl Mount {
     }
 
     /// The entry as `sys/mounts` and `sys/auth` list it.
-    pub fn to_json(&self) -> Value {
-        let mut entry = json!({
-            "type": self.kind,
-            "description": self.description,
-            "accessor": self.accessor,
-            "uuid": self.uuid,
-            "config": {
-                "default_lease_ttl": self.config.default_lease_ttl,
-                "max_lease_ttl": self.config.max_lease_ttl,
-                "force_no_cache": false,
+    pub fn entry(&self) -> api::MountEntry {
+        // OpenBao's built-in token store: not a plugin, no options, a token type.
+        let token_store = self.kind == "token";
+        api::MountEntry {
+            kind: self.kind.clone(),
+            description: self.description.clone(),
+            accessor: self.accessor.clone(),
+            uuid: self.uuid.clone(),
+            config: api::MountConfig {
+                default_lease_ttl: self.config.default_lease_ttl,
+                max_lease_ttl: self.config.max_lease_ttl,
+                force_no_cache: false,
+                token_type: token_store.then(|| "default-service".to_owned()),
             },
-            "options": self.options,
-            "local": false,
-            "seal_wrap": false,
-            "external_entropy_access": false,
-            "plugin_version": "",
-            "running_sha256": "",
-            "running_plugin_version": format!("v{}+builtin.pki-console", shared::VERSION),
-            "deprecation_status": "supported",
-        });
-        if self.kind == "token" {
-            // OpenBao's built-in token store: not a plugin, no options, a token type.
-            entry["options"] = Value::Null;
-            entry["config"]["token_type"] = json!("default-service");
-            if let Some(o) = entry.as_object_mut() {
-                o.remove("deprecation_status");
-            }
+            options: (!token_store).then(|| self.options.clone()),
+            local: false,
+            seal_wrap: false,
+            external_entropy_access: false,
+            plugin_version: String::new(),
+            running_sha256: String::new(),
+            running_plugin_version: format!("v{}+builtin.pki-console", shared::VERSION),
+            deprecation_status: (!token_store).then(|| "supported".to_owned()),
         }
-        entry
     }
 }
 

@@ -8,8 +8,9 @@ use serde_json::{Map, Value, json};
 use crate::engine::mounts::{self, Mount, Route, Table};
 use crate::engine::policy::{self, Acl, Policy};
 use crate::engine::storage::{StorageError, Tx};
-use crate::engine::wire::{PathRule, SpecialPaths};
+use crate::engine::wire::{PathRule, SpecialPaths, to_value};
 use crate::engine::{Caller, Engine, EngineError, Operation, Request, Response, field_str, now};
+use shared::api::sys as api;
 use shared::pki::duration::parse_duration_value;
 use shared::pki::fields::{self, FieldType};
 
@@ -238,46 +239,48 @@ pub fn handle(
 }
 
 fn health() -> Value {
-    json!({
-        "initialized": true,
-        "sealed": false,
-        "standby": false,
-        "performance_standby": false,
-        "replication_performance_mode": "disabled",
-        "replication_dr_mode": "disabled",
-        "server_time_utc": now(),
-        "version": format!("{}+pki-console", shared::VERSION),
-        "enterprise": false,
-        "cluster_name": "pki-console",
-        "cluster_id": "",
-        "echo_duration_ms": 0,
-        "clock_skew_ms": 0,
+    to_value(&api::HealthStatus {
+        initialized: true,
+        sealed: false,
+        standby: false,
+        performance_standby: false,
+        replication_performance_mode: "disabled".into(),
+        replication_dr_mode: "disabled".into(),
+        server_time_utc: now(),
+        version: format!("{}+pki-console", shared::VERSION),
+        enterprise: false,
+        cluster_name: "pki-console".into(),
+        cluster_id: String::new(),
+        echo_duration_ms: 0,
+        clock_skew_ms: 0,
     })
+    .unwrap_or_default()
 }
 
 fn seal_status() -> Value {
-    json!({
-        "type": "shamir",
-        "initialized": true,
-        "sealed": false,
-        "t": 1,
-        "n": 1,
-        "progress": 0,
-        "nonce": "",
-        "version": format!("{}+pki-console", shared::VERSION),
-        "build_date": "",
-        "migration": false,
-        "cluster_name": "pki-console",
-        "cluster_id": "",
-        "recovery_seal": false,
-        "storage_type": "sqlite",
+    to_value(&api::SealStatus {
+        kind: "shamir".into(),
+        initialized: true,
+        sealed: false,
+        t: 1,
+        n: 1,
+        progress: 0,
+        nonce: String::new(),
+        version: format!("{}+pki-console", shared::VERSION),
+        build_date: String::new(),
+        migration: false,
+        cluster_name: "pki-console".into(),
+        cluster_id: String::new(),
+        recovery_seal: false,
+        storage_type: "sqlite".into(),
     })
+    .unwrap_or_default()
 }
 
 fn list_mounts(engine: &Engine, table: Table) -> Result<Response, EngineError> {
     let mut map = Map::new();
     for m in mounts::load(engine, table)? {
-        map.insert(m.path.clone(), m.to_json());
+        map.insert(m.path.clone(), to_value(&m.entry())?);
     }
     // Vault repeats the mounts at the top level for old clients.
     let mut res = Response::data(Value::Object(map.clone()));
@@ -298,22 +301,19 @@ fn find(engine: &Engine, table: Table, path: &str) -> Result<Mount, EngineError>
 }
 
 fn read_mount(engine: &Engine, table: Table, path: &str) -> Result<Response, EngineError> {
-    Ok(Response::data(find(engine, table, path)?.to_json()))
+    Response::typed(&find(engine, table, path)?.entry())
 }
 
 fn read_tune(engine: &Engine, table: Table, path: &str) -> Result<Response, EngineError> {
     let m = find(engine, table, path)?;
-    let mut data = json!({
-        "default_lease_ttl": m.default_ttl(),
-        "max_lease_ttl": m.max_ttl(),
-        "force_no_cache": false,
-        "description": m.description,
-    });
-    // As OpenBao: `options` only when the mount has some.
-    if !m.options.is_empty() {
-        data["options"] = json!(m.options);
-    }
-    Ok(Response::data(data))
+    Response::typed(&api::MountTune {
+        default_lease_ttl: m.default_ttl(),
+        max_lease_ttl: m.max_ttl(),
+        force_no_cache: false,
+        description: m.description.clone(),
+        // As OpenBao: `options` only when the mount has some.
+        options: (!m.options.is_empty()).then(|| m.options.clone()),
+    })
 }
 
 fn ttl_in(data: &Map<String, Value>, key: &str) -> Result<Option<u64>, EngineError> {
@@ -510,28 +510,27 @@ fn read_policy(engine: &Engine, name: &str, legacy: bool) -> Result<Response, En
     let name = name.to_lowercase();
     if name == "root" {
         // Vault: the root policy has no rules to show.
-        return Ok(Response::data(
-            json!({ "name": "root", "policy": "", "rules": "" }),
-        ));
+        return Response::typed(&api::AclPolicy {
+            name: "root".into(),
+            rules: Some(String::new()),
+            ..Default::default()
+        });
     }
     let p = engine
         .store
         .get::<StoredPolicy>(&format!("policy/{name}"))?
         .ok_or_else(|| EngineError::NotFound(String::new()))?;
-    let mut data = json!({
-        "name": p.name,
-        "policy": p.raw,
-        "version": p.version.max(1),
-        "modified": p.modified,
-        "cas_required": p.cas_required,
+    Response::typed(&api::AclPolicy {
+        name: p.name,
+        rules: legacy.then(|| p.raw.clone()),
+        policy: p.raw,
+        version: Some(p.version.max(1)),
+        modified: Some(p.modified),
+        cas_required: Some(p.cas_required),
         // Identity templating's options: this server has neither.
-        "allow_slashes_in_identity_templates": false,
-        "allow_wildcards_in_identity_templates": false,
-    });
-    if legacy {
-        data["rules"] = json!(p.raw);
-    }
-    Ok(Response::data(data))
+        allow_slashes_in_identity_templates: Some(false),
+        allow_wildcards_in_identity_templates: Some(false),
+    })
 }
 
 fn write_policy(

@@ -22,14 +22,16 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::engine::mounts::{Mount, Route, SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL};
 use crate::engine::storage::{StorageError, Store, Tx};
+use crate::engine::wire::to_value;
 use crate::engine::{
     Caller, Engine, EngineError, Operation, Request, Response, field_str, rfc3339,
 };
+use shared::api::token as api;
 use shared::pki::duration::parse_duration_value;
 use shared::pki::fields;
 
@@ -113,42 +115,44 @@ impl TokenEntry {
 
     /// The `auth` block Vault returns when it hands out a token.
     pub fn auth_block(&self, client_token: &str, token_policies: &[String]) -> Value {
-        json!({
-            "client_token": client_token,
-            "accessor": self.accessor,
-            "policies": self.policies,
-            "token_policies": token_policies,
-            "metadata": if self.meta.is_empty() { Value::Null } else { json!(self.meta) },
-            "lease_duration": self.ttl,
-            "renewable": self.renewable,
-            "entity_id": "",
-            "token_type": "service",
-            "orphan": self.parent_accessor.is_none(),
-            "mfa_requirement": null,
-            "num_uses": self.num_uses,
+        to_value(&api::Auth {
+            client_token: client_token.to_owned(),
+            accessor: self.accessor.clone(),
+            policies: self.policies.clone(),
+            token_policies: token_policies.to_vec(),
+            metadata: (!self.meta.is_empty()).then(|| self.meta.clone()),
+            lease_duration: self.ttl,
+            renewable: self.renewable,
+            entity_id: String::new(),
+            token_type: "service".into(),
+            orphan: self.parent_accessor.is_none(),
+            mfa_requirement: None,
+            num_uses: self.num_uses,
         })
+        .unwrap_or_default()
     }
 
     fn lookup_data(&self, id: Option<&str>, now: i64) -> Value {
-        json!({
-            "accessor": self.accessor,
-            "creation_time": self.creation_time,
-            "creation_ttl": self.ttl,
-            "display_name": self.display_name,
-            "entity_id": "",
-            "expire_time": self.expire_time.map(rfc3339),
-            "explicit_max_ttl": self.explicit_max_ttl,
-            "id": id.unwrap_or(""),
-            "issue_time": rfc3339(self.issue_time),
-            "meta": if self.meta.is_empty() { Value::Null } else { json!(self.meta) },
-            "num_uses": self.num_uses,
-            "orphan": self.parent_accessor.is_none(),
-            "path": self.path,
-            "policies": self.policies,
-            "renewable": self.renewable,
-            "ttl": self.expire_time.map(|e| (e - now).max(0)).unwrap_or(0),
-            "type": "service",
+        to_value(&api::TokenLookup {
+            accessor: self.accessor.clone(),
+            creation_time: self.creation_time,
+            creation_ttl: self.ttl,
+            display_name: self.display_name.clone(),
+            entity_id: String::new(),
+            expire_time: self.expire_time.map(rfc3339),
+            explicit_max_ttl: self.explicit_max_ttl,
+            id: id.unwrap_or("").to_owned(),
+            issue_time: rfc3339(self.issue_time),
+            meta: (!self.meta.is_empty()).then(|| self.meta.clone()),
+            num_uses: self.num_uses,
+            orphan: self.parent_accessor.is_none(),
+            path: self.path.clone(),
+            policies: self.policies.clone(),
+            renewable: self.renewable,
+            ttl: self.expire_time.map(|e| (e - now).max(0)).unwrap_or(0),
+            kind: "service".into(),
         })
+        .unwrap_or_default()
     }
 }
 

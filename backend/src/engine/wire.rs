@@ -137,6 +137,12 @@ impl Response {
         Response::default()
     }
 
+    /// `data` from one of `shared::api`'s wire types: the engine answers with the types
+    /// its clients (the SPA, the tests, the server's own calls) read.
+    pub fn typed<T: serde::Serialize>(data: &T) -> Result<Response, EngineError> {
+        Ok(Response::data(to_value(data)?))
+    }
+
     pub fn bare(status: u16, body: Value) -> Response {
         Response {
             status,
@@ -163,8 +169,14 @@ impl Response {
         if keys.is_empty() {
             return Err(EngineError::NotFound(String::new()));
         }
-        Ok(Response::data(serde_json::json!({ "keys": keys })))
+        Response::typed(&shared::api::KeyList { keys })
     }
+}
+
+/// A wire type as JSON (a failure would be a bug in a `Serialize` impl: answered 500).
+pub fn to_value<T: serde::Serialize>(data: &T) -> Result<Value, EngineError> {
+    serde_json::to_value(data)
+        .map_err(|e| EngineError::Internal(format!("encoding the answer: {e}")))
 }
 
 /// Errors as Vault reports them: status code and the `errors` list.

@@ -35,15 +35,15 @@ pub struct KubernetesConfigRead {
     pub disable_iss_validation: bool,
     #[serde(default)]
     pub disable_local_ca_jwt: bool,
+    /// Whether a reviewer JWT is stored (the JWT itself is never answered).
     #[serde(default)]
     pub token_reviewer_jwt_set: bool,
-    #[serde(default)]
-    pub use_annotations_as_alias_metadata: bool,
 }
 
-/// `auth/<mount>/role/:name`: which service accounts may log in, and the token they get.
+/// `POST auth/<mount>/role/:name`: which service accounts may log in, and the token they
+/// get. Durations as Vault takes them (`"10m"` or seconds).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct KubernetesRole {
+pub struct WriteKubernetesRole {
     pub bound_service_account_names: Vec<String>,
     pub bound_service_account_namespaces: Vec<String>,
     /// cert-manager's Vault issuer asks for `vault://<namespace>/<issuer>` (or
@@ -52,13 +52,54 @@ pub struct KubernetesRole {
     pub audience: String,
     #[serde(default)]
     pub token_policies: Vec<String>,
-    /// Seconds (reads) or a duration text (writes).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_ttl: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_max_ttl: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub token_ttl: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub token_max_ttl: String,
+}
+
+/// `GET auth/<mount>/role/:name`. A role written with the deprecated names (`policies`,
+/// `ttl`, `max_ttl`, `num_uses`) shows them too, as Vault does.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KubernetesRole {
+    pub bound_service_account_names: Vec<String>,
+    pub bound_service_account_namespaces: Vec<String>,
+    #[serde(default)]
+    pub bound_service_account_namespace_selector: String,
+    #[serde(default)]
     pub alias_name_source: String,
+    /// Only when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    #[serde(default)]
+    pub token_policies: Vec<String>,
+    /// Seconds.
+    #[serde(default)]
+    pub token_ttl: u64,
+    #[serde(default)]
+    pub token_max_ttl: u64,
+    #[serde(default)]
+    pub token_explicit_max_ttl: u64,
+    #[serde(default)]
+    pub token_no_default_policy: bool,
+    #[serde(default)]
+    pub token_bound_cidrs: Vec<String>,
+    #[serde(default)]
+    pub token_num_uses: i64,
+    #[serde(default)]
+    pub token_period: u64,
+    #[serde(default)]
+    pub token_strictly_bind_ip: bool,
+    #[serde(default)]
+    pub token_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ttl: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_uses: Option<i64>,
 }
 
 /// `POST auth/<mount>/login`.

@@ -125,6 +125,38 @@ pub struct IssuerSummary {
     pub key_id: String,
 }
 
+/// `<mount>/config/issuers`: the default issuer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuersConfig {
+    #[serde(default)]
+    pub default: String,
+    #[serde(default)]
+    pub default_follows_latest_issuer: bool,
+}
+
+/// One key in `LIST <mount>/keys`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeySummary {
+    #[serde(default)]
+    pub key_name: String,
+    #[serde(default)]
+    pub key_type: String,
+    #[serde(default)]
+    pub key_bits: u32,
+}
+
+/// `GET <mount>/issuer/:ref/json` (unauthenticated).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuerCert {
+    pub certificate: String,
+    #[serde(default)]
+    pub ca_chain: Vec<String>,
+    #[serde(default)]
+    pub issuer_id: String,
+    #[serde(default)]
+    pub issuer_name: String,
+}
+
 /// `GET <mount>/issuer/:ref`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Issuer {
@@ -191,6 +223,9 @@ pub struct Signed {
     /// Unix seconds.
     #[serde(default)]
     pub expiration: i64,
+    /// Unix seconds; leaf answers only (not `sign-intermediate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<i64>,
     /// `issue` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_key: Option<String>,
@@ -198,10 +233,13 @@ pub struct Signed {
     pub private_key_type: Option<String>,
 }
 
-/// `GET <mount>/cert/:serial`.
+/// `GET <mount>/cert/:serial` (and `cert/ca`, `cert/ca_chain`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CertRecord {
     pub certificate: String,
+    /// `cert/ca_chain` only: the chain as one PEM text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_chain: Option<String>,
     /// Unix seconds; 0 when valid.
     #[serde(default)]
     pub revocation_time: i64,

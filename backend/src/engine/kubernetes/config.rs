@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use shared::pki::cert::{certificates_from_pem, parse_certificate, pem_decode_all};
 use shared::pki::key::{KeyType, PublicKeyInfo};
 
@@ -127,15 +127,15 @@ pub fn load(engine: &Engine, mount: &Mount) -> Result<Option<KubeConfig>, Engine
 
 pub fn read(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {
     let c = load(engine, mount)?.ok_or_else(|| EngineError::NotFound(String::new()))?;
-    Ok(Response::data(json!({
-        "kubernetes_host": c.kubernetes_host,
-        "kubernetes_ca_cert": c.kubernetes_ca_cert,
-        "pem_keys": c.pem_keys,
-        "issuer": c.issuer,
-        "disable_iss_validation": c.disable_iss_validation,
-        "disable_local_ca_jwt": c.disable_local_ca_jwt,
-        "token_reviewer_jwt_set": !c.token_reviewer_jwt_sealed.is_empty(),
-    })))
+    Response::typed(&shared::api::kubernetes::KubernetesConfigRead {
+        token_reviewer_jwt_set: !c.token_reviewer_jwt_sealed.is_empty(),
+        kubernetes_host: c.kubernetes_host,
+        kubernetes_ca_cert: c.kubernetes_ca_cert,
+        pem_keys: c.pem_keys,
+        issuer: c.issuer,
+        disable_iss_validation: c.disable_iss_validation,
+        disable_local_ca_jwt: c.disable_local_ca_jwt,
+    })
 }
 
 /// Vault replaces the whole configuration on every write.

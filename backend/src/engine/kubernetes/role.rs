@@ -4,11 +4,12 @@
 //! legacy `policies`/`ttl`/`max_ttl` names).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::engine::mounts::Mount;
 use crate::engine::pki::issuers::{bool_field, list_field, ttl_field};
 use crate::engine::{Engine, EngineError, Operation, Response, field_str};
+use shared::api::kubernetes::KubernetesRole as KubernetesRoleRead;
 
 const ALIAS_NAME_SOURCES: &[&str] = &["serviceaccount_uid", "serviceaccount_name"];
 
@@ -78,7 +79,7 @@ pub fn handle(
 ) -> Result<Response, EngineError> {
     match op {
         Operation::Read => match load(engine, mount, name)? {
-            Some(role) => Ok(Response::data(role.to_response())),
+            Some(role) => Response::typed(&role.to_response()),
             None => Err(EngineError::NotFound(String::new())),
         },
         Operation::Create | Operation::Update => write(engine, mount, name, op, data),
@@ -270,36 +271,29 @@ fn write(
 
 impl KubeRole {
     /// The role as Vault's `GET auth/<kubernetes>/role/:name` shows it.
-    pub fn to_response(&self) -> Value {
-        let mut d = json!({
-            "bound_service_account_names": self.bound_service_account_names,
-            "bound_service_account_namespaces": self.bound_service_account_namespaces,
-            "bound_service_account_namespace_selector": "",
-            "alias_name_source": self.alias_name_source,
-            "token_policies": self.token_policies,
-            "token_ttl": self.token_ttl,
-            "token_max_ttl": self.token_max_ttl,
-            "token_explicit_max_ttl": self.token_explicit_max_ttl,
-            "token_no_default_policy": self.token_no_default_policy,
-            "token_bound_cidrs": [],
-            "token_num_uses": self.token_num_uses,
-            "token_period": 0,
-            "token_strictly_bind_ip": false,
-            "token_type": "default",
-        });
-        if !self.audience.is_empty() {
-            d["audience"] = json!(self.audience);
+    pub fn to_response(&self) -> KubernetesRoleRead {
+        let legacy = |name: &str| self.legacy.iter().any(|l| l == name);
+        KubernetesRoleRead {
+            bound_service_account_names: self.bound_service_account_names.clone(),
+            bound_service_account_namespaces: self.bound_service_account_namespaces.clone(),
+            bound_service_account_namespace_selector: String::new(),
+            alias_name_source: self.alias_name_source.clone(),
+            audience: (!self.audience.is_empty()).then(|| self.audience.clone()),
+            token_policies: self.token_policies.clone(),
+            token_ttl: self.token_ttl,
+            token_max_ttl: self.token_max_ttl,
+            token_explicit_max_ttl: self.token_explicit_max_ttl,
+            token_no_default_policy: self.token_no_default_policy,
+            token_bound_cidrs: Vec::new(),
+            token_num_uses: self.token_num_uses,
+            token_period: 0,
+            token_strictly_bind_ip: false,
+            token_type: "default".into(),
+            policies: legacy("policies").then(|| self.token_policies.clone()),
+            ttl: (legacy("ttl") && self.token_ttl > 0).then_some(self.token_ttl),
+            max_ttl: (legacy("max_ttl") && self.token_max_ttl > 0).then_some(self.token_max_ttl),
+            num_uses: legacy("num_uses").then_some(self.token_num_uses),
         }
-        for old in &self.legacy {
-            match old.as_str() {
-                "policies" => d["policies"] = json!(self.token_policies),
-                "ttl" if self.token_ttl > 0 => d["ttl"] = json!(self.token_ttl),
-                "max_ttl" if self.token_max_ttl > 0 => d["max_ttl"] = json!(self.token_max_ttl),
-                "num_uses" => d["num_uses"] = json!(self.token_num_uses),
-                _ => {}
-            }
-        }
-        d
     }
 
     /// Whether `name` may log in: `*` alone allows all, otherwise a glob must match.

@@ -10,6 +10,7 @@ use super::{Keys, pki_error};
 use crate::engine::mounts::Mount;
 use crate::engine::storage::{StorageError, Tx};
 use crate::engine::{Engine, EngineError, Response, field_str, now, rfc3339};
+use shared::api::pki as api;
 use shared::pki::cert;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -131,16 +132,19 @@ pub fn list_revoked(engine: &Engine, mount: &Mount) -> Result<Response, EngineEr
 
 pub fn read(engine: &Engine, mount: &Mount, serial: &str) -> Result<Response, EngineError> {
     let e = load(engine, mount, serial)?.ok_or_else(|| EngineError::NotFound(String::new()))?;
-    let mut data = json!({
-        "certificate": e.certificate,
-        "revocation_time": e.revocation_time,
-        "revocation_time_rfc3339": if e.revocation_time > 0 { rfc3339(e.revocation_time) } else { String::new() },
-    });
-    // OpenBao names the issuer only of a revoked certificate (from its revocation entry).
-    if e.revocation_time > 0 {
-        data["issuer_id"] = json!(e.issuer_id);
-    }
-    Ok(Response::data(data))
+    let revoked = e.revocation_time > 0;
+    Response::typed(&api::CertRecord {
+        certificate: e.certificate,
+        ca_chain: None,
+        revocation_time: e.revocation_time,
+        revocation_time_rfc3339: if revoked {
+            rfc3339(e.revocation_time)
+        } else {
+            String::new()
+        },
+        // OpenBao names the issuer only of a revoked certificate (from its revocation entry).
+        issuer_id: revoked.then_some(e.issuer_id),
+    })
 }
 
 pub fn revoke(
@@ -201,14 +205,14 @@ pub fn revoke(
             super::crl::rebuild(engine, mount, &issuer)?;
         }
     }
+    let revoked = api::Revoked {
+        revocation_time: entry.revocation_time,
+        revocation_time_rfc3339: rfc3339(entry.revocation_time),
+        state: "revoked".into(),
+    };
     Ok(Response {
-        data: Some(json!({
-            "revocation_time": entry.revocation_time,
-            "revocation_time_rfc3339": rfc3339(entry.revocation_time),
-            "state": "revoked",
-        })),
         warnings,
-        ..Default::default()
+        ..Response::typed(&revoked)?
     })
 }
 

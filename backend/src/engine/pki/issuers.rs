@@ -6,12 +6,15 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::{Keys, pki_error};
 use crate::engine::mounts::Mount;
 use crate::engine::storage::Tx;
+use crate::engine::wire::to_value;
 use crate::engine::{Engine, EngineError, Response, field_str, now, uuid};
+use shared::api::KeyInfoList;
+use shared::api::pki as api;
 use shared::pki::cert::{self, CertSpec, KeyUsage, Sans, Subject};
 use shared::pki::fields::{self, FieldType};
 
@@ -61,27 +64,11 @@ pub struct KeyEntry {
     pub sealed: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct IssuersConfig {
-    #[serde(default)]
-    pub default: String,
-    #[serde(default)]
-    pub default_follows_latest_issuer: bool,
-}
+/// `config/issuers`, stored as it is answered.
+pub use shared::api::pki::IssuersConfig;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Urls {
-    #[serde(default)]
-    pub issuing_certificates: Vec<String>,
-    #[serde(default)]
-    pub crl_distribution_points: Vec<String>,
-    #[serde(default)]
-    pub delta_crl_distribution_points: Vec<String>,
-    #[serde(default)]
-    pub ocsp_servers: Vec<String>,
-    #[serde(default)]
-    pub enable_templating: bool,
-}
+/// `config/urls`, stored as it is answered.
+pub use shared::api::pki::Urls;
 
 /// A list field (`TypeCommaStringSlice`, empty entries dropped), with OpenBao's message.
 pub fn list_field(data: &Map<String, Value>, key: &str) -> Result<Vec<String>, EngineError> {
@@ -406,11 +393,12 @@ fn key_from_request(data: &Map<String, Value>) -> Result<PrivateKey, EngineError
     PrivateKey::generate(key_type, bits).map_err(pki_error)
 }
 
-fn private_key_fields(
-    out: &mut Map<String, Value>,
+/// An `exported` CA key as the answer shows it: PEM (Vault's form, or PKCS#8 with
+/// `private_key_format=pkcs8`) and its type.
+fn exported_key(
     key: &PrivateKey,
     data: &Map<String, Value>,
-) -> Result<(), EngineError> {
+) -> Result<(Option<String>, Option<String>), EngineError> {
     let pkcs8 = field_str(data, "private_key_format").as_deref() == Some("pkcs8");
     let pem = if pkcs8 {
         key.to_pkcs8_pem()
@@ -418,9 +406,10 @@ fn private_key_fields(
         key.to_vault_pem()
     }
     .map_err(pki_error)?;
-    out.insert("private_key".into(), json!(pem.as_str()));
-    out.insert("private_key_type".into(), json!(key.key_type().as_str()));
-    Ok(())
+    Ok((
+        Some(pem.as_str().to_owned()),
+        Some(key.key_type().as_str().to_owned()),
+    ))
 }
 
 fn format_cert(der: &[u8], format: &str) -> String {
@@ -536,23 +525,27 @@ pub fn generate_root(
                 .into(),
         );
     }
-    let mut out = Map::new();
     let cert_text = format_cert(&der, &format);
-    out.insert("certificate".into(), json!(cert_text));
-    out.insert("issuing_ca".into(), json!(cert_text));
-    out.insert("serial_number".into(), json!(serial));
-    out.insert("expiration".into(), json!(not_after));
-    out.insert("issuer_id".into(), json!(issuer.id));
-    out.insert("issuer_name".into(), json!(issuer.name));
-    out.insert("key_id".into(), json!(key_entry.id));
-    out.insert("key_name".into(), json!(key_entry.name));
-    if kind == "exported" {
-        private_key_fields(&mut out, &key, data)?;
-    }
+    let (private_key, private_key_type) = if kind == "exported" {
+        exported_key(&key, data)?
+    } else {
+        (None, None)
+    };
+    let root = api::GeneratedRoot {
+        certificate: cert_text.clone(),
+        issuing_ca: cert_text,
+        serial_number: serial,
+        expiration: not_after,
+        issuer_id: issuer.id,
+        issuer_name: issuer.name,
+        key_id: key_entry.id,
+        key_name: key_entry.name,
+        private_key,
+        private_key_type,
+    };
     Ok(Response {
-        data: Some(Value::Object(out)),
         warnings,
-        ..Default::default()
+        ..Response::typed(&root)?
     })
 }
 
@@ -651,7 +644,6 @@ pub fn generate_intermediate(
             )
         })?
     };
-    let mut out = Map::new();
     let format = response_format(data)?;
     let csr = if format == "der" {
         let der = cert::pem_decode_all(&csr_pem)
@@ -664,12 +656,17 @@ pub fn generate_intermediate(
     } else {
         csr_pem
     };
-    out.insert("csr".into(), json!(csr));
-    out.insert("key_id".into(), json!(key_entry.id));
-    if kind == "exported" {
-        private_key_fields(&mut out, &key, data)?;
-    }
-    let mut response = Response::data(Value::Object(out));
+    let (private_key, private_key_type) = if kind == "exported" {
+        exported_key(&key, data)?
+    } else {
+        (None, None)
+    };
+    let mut response = Response::typed(&api::GeneratedCsr {
+        csr,
+        key_id: key_entry.id,
+        private_key,
+        private_key_type,
+    })?;
     if let Some(w) = aia_warning(
         &read_urls_in(engine, mount)?,
         " Since this certificate is an intermediate, it might be useful to regenerate this certificate after fixing this problem for the root mount.",
@@ -736,7 +733,7 @@ pub fn set_signed(
     let existing = all_issuers(engine, mount)?;
     let mut imported = Vec::new();
     let mut existing_ids = Vec::new();
-    let mut mapping = Map::new();
+    let mut mapping = std::collections::BTreeMap::new();
     let result = engine.store.atomic_with(|tx| {
         let mut all = existing.clone();
         for (der, info) in certs.iter().zip(&infos) {
@@ -770,7 +767,7 @@ pub fn set_signed(
                 not_after: info.not_after,
                 revocation_signature_algorithm: String::new(),
             };
-            mapping.insert(issuer.id.clone(), json!(key_id));
+            mapping.insert(issuer.id.clone(), key_id.clone());
             imported.push(issuer.id.clone());
             all.push(issuer);
         }
@@ -794,16 +791,14 @@ pub fn set_signed(
         super::crl::rebuild(engine, mount, i)?;
     }
     // Empty lists are `null`, as Go's nil slices are in OpenBao's answer.
-    let list_or_null = |v: &[String]| {
-        if v.is_empty() { Value::Null } else { json!(v) }
-    };
-    let mut response = Response::data(json!({
-        "imported_issuers": list_or_null(&imported),
-        "imported_keys": Value::Null,
-        "existing_issuers": list_or_null(&existing_ids),
-        "existing_keys": Value::Null,
-        "mapping": mapping,
-    }));
+    let list_or_null = |v: Vec<String>| (!v.is_empty()).then_some(v);
+    let mut response = Response::typed(&api::Imported {
+        imported_issuers: list_or_null(imported),
+        imported_keys: None,
+        existing_issuers: list_or_null(existing_ids),
+        existing_keys: None,
+        mapping,
+    })?;
     if let Some(w) = aia_warning(&read_urls_in(engine, mount)?, "") {
         response.warnings.push(w);
     }
@@ -854,7 +849,7 @@ fn rebuild_chains(all: &mut [IssuerEntry]) {
 
 pub fn read_urls(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {
     let u = read_urls_in(engine, mount)?;
-    Ok(Response::data(json!(u)))
+    Response::typed(&u)
 }
 
 pub fn write_urls(
@@ -892,14 +887,12 @@ pub fn write_urls(
         u.enable_templating = bool_field(data, "enable_templating", false)?;
     }
     engine.store.put(&Keys(mount).config("urls"), &u)?;
-    Ok(Response::data(json!(u)))
+    Response::typed(&u)
 }
 
 pub fn read_issuers_config(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {
     let cfg = issuers_config(engine, mount)?;
-    Ok(Response::data(
-        json!({ "default": cfg.default, "default_follows_latest_issuer": cfg.default_follows_latest_issuer }),
-    ))
+    Response::typed(&cfg)
 }
 
 pub fn write_issuers_config(
@@ -926,54 +919,60 @@ pub fn list(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {
     if all.is_empty() {
         return Err(EngineError::NotFound(String::new()));
     }
-    let mut info = Map::new();
-    for i in &all {
-        info.insert(
-            i.id.clone(),
-            json!({ "issuer_name": i.name, "is_default": i.id == cfg.default, "serial_number": i.serial_number, "key_id": i.key_id }),
-        );
+    let mut list = KeyInfoList::default();
+    for i in all {
+        let summary = api::IssuerSummary {
+            issuer_name: i.name,
+            is_default: i.id == cfg.default,
+            serial_number: i.serial_number,
+            key_id: i.key_id,
+        };
+        list.key_info.insert(i.id.clone(), summary);
+        list.keys.push(i.id);
     }
-    let keys: Vec<String> = all.iter().map(|i| i.id.clone()).collect();
-    Ok(Response::data(json!({ "keys": keys, "key_info": info })))
+    Response::typed(&list)
 }
 
 pub fn list_keys(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {
     let k = Keys(mount);
-    let mut info = Map::new();
     let ids = engine.store.list(&k.keys())?;
-    for id in &ids {
-        if let Some(e) = engine.store.get::<KeyEntry>(&k.key(id))? {
-            info.insert(
-                id.clone(),
-                json!({ "key_name": e.name, "key_type": e.key_type, "key_bits": e.key_bits }),
-            );
-        }
-    }
     if ids.is_empty() {
         return Err(EngineError::NotFound(String::new()));
     }
-    Ok(Response::data(json!({ "keys": ids, "key_info": info })))
+    let mut list = KeyInfoList::default();
+    for id in &ids {
+        if let Some(e) = engine.store.get::<KeyEntry>(&k.key(id))? {
+            let summary = api::KeySummary {
+                key_name: e.name,
+                key_type: e.key_type,
+                key_bits: e.key_bits,
+            };
+            list.key_info.insert(id.clone(), summary);
+        }
+    }
+    list.keys = ids;
+    Response::typed(&list)
 }
 
 fn issuer_json(engine: &Engine, mount: &Mount, i: &IssuerEntry) -> Result<Value, EngineError> {
     let urls = read_urls_in(engine, mount)?;
-    Ok(json!({
-        "issuer_id": i.id,
-        "issuer_name": i.name,
-        "key_id": i.key_id,
-        "certificate": i.certificate,
-        "ca_chain": i.ca_chain,
-        "manual_chain": if i.manual_chain.is_empty() { Value::Null } else { json!(i.manual_chain) },
-        "leaf_not_after_behavior": i.leaf_not_after_behavior,
-        "usage": sorted_usage(&i.usage),
-        "revocation_signature_algorithm": i.revocation_signature_algorithm,
-        "issuing_certificates": urls.issuing_certificates,
-        "crl_distribution_points": urls.crl_distribution_points,
-        "delta_crl_distribution_points": urls.delta_crl_distribution_points,
-        "ocsp_servers": urls.ocsp_servers,
+    to_value(&api::Issuer {
+        issuer_id: i.id.clone(),
+        issuer_name: i.name.clone(),
+        key_id: i.key_id.clone(),
+        certificate: i.certificate.clone(),
+        ca_chain: i.ca_chain.clone(),
+        manual_chain: (!i.manual_chain.is_empty()).then(|| i.manual_chain.clone()),
+        leaf_not_after_behavior: i.leaf_not_after_behavior.clone(),
+        usage: sorted_usage(&i.usage),
+        revocation_signature_algorithm: i.revocation_signature_algorithm.clone(),
+        issuing_certificates: urls.issuing_certificates,
+        crl_distribution_points: urls.crl_distribution_points,
+        delta_crl_distribution_points: urls.delta_crl_distribution_points,
+        ocsp_servers: urls.ocsp_servers,
         // Issuers cannot be revoked here (revoking one is refused).
-        "revoked": false,
-    }))
+        revoked: false,
+    })
 }
 
 /// `usage` as OpenBao answers it: the names sorted.
@@ -1071,12 +1070,12 @@ pub fn read_cert(
             "application/pkix-cert",
             first_der(&i.certificate)?,
         )),
-        _ => Ok(Response::data(json!({
-            "certificate": i.certificate,
-            "ca_chain": i.ca_chain,
-            "issuer_id": i.id,
-            "issuer_name": i.name,
-        }))),
+        _ => Response::typed(&api::IssuerCert {
+            certificate: i.certificate,
+            ca_chain: i.ca_chain,
+            issuer_id: i.id,
+            issuer_name: i.name,
+        }),
     }
 }
 
@@ -1088,9 +1087,11 @@ pub fn read_chain(engine: &Engine, mount: &Mount, as_json: bool) -> Result<Respo
         .map(|p| p.trim_end().to_string() + "\n")
         .collect();
     if as_json {
-        return Ok(Response::data(
-            json!({ "certificate": bundle, "ca_chain": bundle, "revocation_time": 0, "revocation_time_rfc3339": "" }),
-        ));
+        return Response::typed(&api::CertRecord {
+            certificate: bundle.clone(),
+            ca_chain: Some(bundle),
+            ..Default::default()
+        });
     }
     Ok(Response::raw(
         "application/pem-certificate-chain",
@@ -1104,9 +1105,10 @@ pub fn read_cert_entry(
     reference: &str,
 ) -> Result<Response, EngineError> {
     let i = load_issuer(engine, mount, reference)?;
-    Ok(Response::data(
-        json!({ "certificate": i.certificate, "revocation_time": 0, "revocation_time_rfc3339": "" }),
-    ))
+    Response::typed(&api::CertRecord {
+        certificate: i.certificate,
+        ..Default::default()
+    })
 }
 
 /// A list of IP addresses (`ip_sans`, a `TypeCommaStringSlice`), each checked, with

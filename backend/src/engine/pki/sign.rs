@@ -5,7 +5,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::issuers::{
     self, IssuerEntry, alt_names, bool_field, field_error, field_list_ips, int_field, list_field,
@@ -14,6 +14,7 @@ use super::issuers::{
 use super::{Keys, pki_error};
 use crate::engine::mounts::Mount;
 use crate::engine::{Engine, EngineError, Response, field_str, now};
+use shared::api::pki as api;
 use shared::pki::cert::{self, CertSpec, ExtKeyUsage, KeyUsage, Sans};
 use shared::pki::csr::{ParsedCsr, parse_csr};
 use shared::pki::duration::format_go;
@@ -488,10 +489,12 @@ fn sign_and_store(
     })
 }
 
+/// The answer to `sign`, `issue` (with the key it made: PEM and type), `sign-verbatim`
+/// and `sign-intermediate`, in the `format` asked for.
 fn respond(
     issued: Issued,
     data: &Map<String, Value>,
-    extra: Map<String, Value>,
+    private_key: Option<(String, String)>,
 ) -> Result<Response, EngineError> {
     let format = field_str(data, "format").unwrap_or_else(|| "pem".into());
     let leaf_pem = cert::pem_encode("CERTIFICATE", &issued.der);
@@ -535,17 +538,20 @@ fn respond(
             )));
         }
     };
-    let mut out = extra;
-    out.insert("certificate".into(), json!(certificate));
-    out.insert("issuing_ca".into(), json!(issuing_ca));
-    out.insert("ca_chain".into(), json!(ca_chain));
-    out.insert("serial_number".into(), json!(issued.serial));
-    out.insert("expiration".into(), json!(issued.not_after));
-    out.insert("not_before".into(), json!(issued.not_before));
+    let (private_key, private_key_type) = private_key.unzip();
+    let signed = api::Signed {
+        certificate,
+        issuing_ca,
+        ca_chain,
+        serial_number: issued.serial,
+        expiration: issued.not_after,
+        not_before: Some(issued.not_before),
+        private_key,
+        private_key_type,
+    };
     Ok(Response {
-        data: Some(Value::Object(out)),
         warnings: issued.warnings,
-        ..Default::default()
+        ..Response::typed(&signed)?
     })
 }
 
@@ -577,7 +583,7 @@ pub fn sign(
         Some(&csr),
         &csr.public_key,
     )?;
-    respond(issued, data, Map::new())
+    respond(issued, data, None)
 }
 
 pub fn issue(
@@ -624,7 +630,6 @@ pub fn issue(
         None,
         &key.public_key_info(),
     )?;
-    let mut extra = Map::new();
     let pkcs8 = field_str(data, "private_key_format").as_deref() == Some("pkcs8");
     let pem = if pkcs8 {
         key.to_pkcs8_pem()
@@ -632,9 +637,8 @@ pub fn issue(
         key.to_vault_pem()
     }
     .map_err(pki_error)?;
-    extra.insert("private_key".into(), json!(pem.as_str()));
-    extra.insert("private_key_type".into(), json!(key.key_type().as_str()));
-    respond(issued, data, extra)
+    let private_key = (pem.as_str().to_owned(), key.key_type().as_str().to_owned());
+    respond(issued, data, Some(private_key))
 }
 
 pub fn sign_verbatim(
@@ -703,7 +707,7 @@ pub fn sign_verbatim(
         store,
         warnings,
     )?;
-    respond(issued, data, Map::new())
+    respond(issued, data, None)
 }
 
 pub fn sign_intermediate(
@@ -783,7 +787,7 @@ pub fn sign_intermediate(
         warnings,
     )?;
     // OpenBao's sign-intermediate answer has no `not_before` (its leaf answers do).
-    let mut response = respond(issued, data, Map::new())?;
+    let mut response = respond(issued, data, None)?;
     if let Some(Value::Object(d)) = response.data.as_mut() {
         d.remove("not_before");
     }
