@@ -4,6 +4,7 @@
 pub mod api;
 pub mod nav;
 pub mod pki;
+pub mod setup;
 pub mod trust;
 
 /// The product version, as the server reports it on `/healthz` and the SPA shows it.

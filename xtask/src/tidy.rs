@@ -297,6 +297,7 @@ pub const ACYCLIC: &[Group] = &[
             "pki::pem",
             "pki::role",
             "pki::verify",
+            "setup",
         ],
     },
 ];
