@@ -1,38 +1,18 @@
-//! Test harness shared by the end-to-end suites: start the real server binary on a free
-//! port, talk to it over HTTP, and drive headless Chromium through ChromeDriver.
+//! Test harness of the end-to-end suites. The server and OpenBao launchers, the `/v1`
+//! client, `Target` and the recipe live in the `testbed` crate (shared with xtask and the
+//! benchmarks) and are re-exported here under their old paths; this crate adds headless
+//! Chromium, hand-written HTTP and the TokenReview stub.
 
 pub mod browser;
-pub mod http;
-pub mod openbao;
 pub mod raw;
-pub mod recipe;
-pub mod server;
-pub mod target;
 pub mod tokenreview;
+
+pub use testbed::recipe::csr_pem;
+pub use testbed::{http, openbao, recipe, root, server, target};
 
 pub use browser::{Browser, BrowserOptions};
 pub use server::Server;
 pub use target::{Kind, Reply, Target};
-
-/// Path of the workspace root.
-pub fn root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is in the workspace")
-        .to_path_buf()
-}
-
-/// A fresh P-256 key's CSR for `common_name` (with it as DNS SAN), as PEM.
-pub fn csr_pem(common_name: &str) -> anyhow::Result<String> {
-    use shared::pki::{cert, csr, key};
-    let k = key::PrivateKey::generate(key::KeyType::Ec, 256)?;
-    let subject = cert::Subject::with_common_name(common_name);
-    let sans = cert::Sans {
-        dns: vec![common_name.to_string()],
-        ..Default::default()
-    };
-    Ok(csr::build_csr(&k, &subject, &sans, &Default::default())?)
-}
 
 /// Waits (up to 30 s) until the browser has completely downloaded `name` into `dir`.
 pub async fn downloaded(dir: &std::path::Path, name: &str) -> anyhow::Result<std::path::PathBuf> {

@@ -39,13 +39,7 @@ impl RawResponse {
     }
 }
 
-/// `host:port` of a base URL such as `http://127.0.0.1:8210`.
-pub fn authority(base: &str) -> &str {
-    base.split_once("://")
-        .map(|(_, rest)| rest)
-        .unwrap_or(base)
-        .trim_end_matches('/')
-}
+pub use testbed::console::authority;
 
 /// Sends `head` (request line and headers, without the blank line; `Host` and
 /// `Connection: close` are added) and `body` to `authority`, and reads the whole answer.

