@@ -10,7 +10,6 @@
 
 mod bench;
 mod bench_csr;
-mod console;
 mod dist;
 mod pipeline;
 mod tidy;

@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::console::{Console, OpenBaoDev};
 use crate::{cargo, dist, root, run_cmd, tools};
+use testbed::console::{Console, Log};
+use testbed::openbao::OpenBaoDev;
 
 /// The release server, as `run` and the benchmarks use it.
 pub(crate) fn build_server() -> anyhow::Result<PathBuf> {
@@ -194,10 +195,10 @@ fn hvac_against_openbao(bao: &std::path::Path, python: &std::path::Path) -> anyh
     let dir = root().join(format!("target/tmp/hvac-openbao-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let server = OpenBaoDev::start(bao, &dir)?;
-    eprintln!("OpenBao (dev) at {}", server.url);
+    eprintln!("OpenBao (dev) at {}", server.addr);
     let suite = run_cmd(
         pytest(python)
-            .env("VAULT_ADDR", &server.url)
+            .env("VAULT_ADDR", &server.addr)
             .env("VAULT_TOKEN", &server.root_token)
             .env_remove("PKI_CONSOLE_BIN")
             .env_remove("PKI_TEST_MAX_REQUEST_SIZE")
@@ -206,7 +207,7 @@ fn hvac_against_openbao(bao: &std::path::Path, python: &std::path::Path) -> anyh
             .env_remove("VAULT_NAMESPACE"),
     );
     if suite.is_err() {
-        eprintln!("OpenBao's log: {}", server.log.display());
+        eprintln!("OpenBao's log: {}", server.log_file.display());
         return suite;
     }
     server.stop()?;
@@ -220,22 +221,26 @@ fn hvac_against_openbao(bao: &std::path::Path, python: &std::path::Path) -> anyh
 fn hvac_through_upstream(bin: &std::path::Path, python: &std::path::Path) -> anyhow::Result<()> {
     let dir = root().join(format!("target/tmp/hvac-upstream-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let a = Console::start(bin, &dir.join("a"), &[])?;
+    let a = Console::start(bin, &dir.join("a"), &[], Log::File(&dir.join("a.log")))?;
     let max_body = 1024 * 1024;
     let b = Console::start(
         bin,
         &dir.join("b"),
         &[
             "--vault-addr",
-            &a.url,
+            &a.base,
             "--max-body-bytes",
             &max_body.to_string(),
         ],
+        Log::File(&dir.join("b.log")),
     )?;
-    eprintln!("A (embedded) at {}, B (upstream mode) at {}", a.url, b.url);
+    eprintln!(
+        "A (embedded) at {}, B (upstream mode) at {}",
+        a.base, b.base
+    );
     let suite = run_cmd(
         pytest(python)
-            .env("VAULT_ADDR", &b.url)
+            .env("VAULT_ADDR", &b.base)
             .env("VAULT_TOKEN", a.root_token()?)
             // The oversized-body test aims just past B's limit (Vault's is 32 MiB).
             .env("PKI_TEST_MAX_REQUEST_SIZE", max_body.to_string())
@@ -252,8 +257,10 @@ fn hvac_through_upstream(bin: &std::path::Path, python: &std::path::Path) -> any
         );
         return suite;
     }
-    b.stop()?;
-    a.stop()?;
+    for (name, server) in [("B", b), ("A", a)] {
+        let status = server.stop()?;
+        anyhow::ensure!(status.success(), "{name} exited with {status}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
