@@ -11,6 +11,7 @@ pub mod routes;
 pub mod security;
 pub mod serve;
 pub mod session;
+pub mod setup;
 pub mod spa;
 pub mod telemetry;
 pub mod tls;

@@ -1,12 +1,12 @@
 //! The whole route table of the server.
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use shared::api::Health;
 use tower_http::trace::TraceLayer;
 
-use crate::{AppState, security, session, spa, vault};
+use crate::{AppState, security, session, setup, spa, vault};
 
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
@@ -20,6 +20,7 @@ pub fn app(state: AppState) -> Router {
                 .delete(session::delete)
                 .fallback(session::method_not_allowed),
         )
+        .route("/api/setup/verify", post(setup::verify))
         .route("/v1/{*path}", any(vault::handle))
         .route("/v1", any(vault::handle))
         .fallback(spa::serve)

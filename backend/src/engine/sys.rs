@@ -1,6 +1,6 @@
 //! `sys/*`: health and seal status, secrets engine and auth method mounts (with tune),
 //! ACL policies (`sys/policies/acl/:name` and the older `sys/policy/:name`), and
-//! `sys/capabilities-self`.
+//! `sys/capabilities-self` and `sys/capabilities`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -44,10 +44,12 @@ const POLICY_FIELDS: &[(&str, FieldType)] = &[
     ("allow_wildcards_in_identity_templates", FieldType::Bool),
 ];
 
-/// `sys/capabilities-self` (`path` is the deprecated name of `paths`).
+/// `sys/capabilities-self` and `sys/capabilities` (`path` is the deprecated name of
+/// `paths`; `token` only for `sys/capabilities`).
 const CAPABILITIES_FIELDS: &[(&str, FieldType)] = &[
     ("paths", FieldType::CommaStringSlice),
     ("path", FieldType::CommaStringSlice),
+    ("token", FieldType::String),
 ];
 
 fn validate(data: &Map<String, Value>, schema: &[(&str, FieldType)]) -> Result<(), EngineError> {
@@ -230,6 +232,9 @@ pub fn handle(
                 Operation::Delete => delete_policy(engine, name),
                 _ => Err(EngineError::Unsupported),
             }
+        }
+        (["capabilities"], Operation::Create | Operation::Update) => {
+            capabilities_of(engine, &req.data)
         }
         (["capabilities-self"], Operation::Create | Operation::Update) => {
             capabilities_self(caller, &req.data)
@@ -599,6 +604,26 @@ fn delete_policy(engine: &Engine, name: &str) -> Result<Response, EngineError> {
             Ok(Response::empty())
         }
     }
+}
+
+/// `sys/capabilities`: another token's capabilities (Vault needs `update` on this path,
+/// which only root or an explicit policy grants).
+fn capabilities_of(engine: &Engine, data: &Map<String, Value>) -> Result<Response, EngineError> {
+    validate(data, CAPABILITIES_FIELDS)?;
+    let token = field_str(data, "token").unwrap_or_default();
+    if token.is_empty() {
+        // OpenBao answers this one with 500.
+        return Err(EngineError::Internal(
+            "1 error occurred:\n\t* no token found\n\n".into(),
+        ));
+    }
+    let entry = crate::engine::token::lookup(engine, &token, now())?
+        .ok_or_else(|| EngineError::bad("1 error occurred:\n\t* invalid token\n\n"))?;
+    let caller = Caller {
+        acl: acl_for(engine, &entry.policies)?,
+        token: Some(entry),
+    };
+    capabilities_self(&caller, data)
 }
 
 fn capabilities_self(caller: &Caller, data: &Map<String, Value>) -> Result<Response, EngineError> {

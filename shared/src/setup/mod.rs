@@ -11,7 +11,9 @@
 //! reviewer JWT (that one is asked for at apply time and kept in memory only), so it may
 //! be kept in the browser's session storage.
 
+pub mod apply;
 pub mod plan;
+pub mod verify;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -233,7 +235,8 @@ pub struct KubernetesStep {
     pub mount: String,
     /// The cluster's API address as Vault reaches it.
     pub host: String,
-    /// The cluster's CA certificate (PEM); empty: the system roots.
+    /// The cluster's CA certificate (PEM). Required: a Vault outside the cluster has no
+    /// service account files to take it from (`disable_local_ca_jwt` is set).
     #[serde(default)]
     pub ca_cert: String,
     /// The Vault role cert-manager logs in with.
@@ -547,11 +550,15 @@ impl WizardState {
                         false,
                         &mut issues,
                     );
-                    let ca = self.kubernetes.ca_cert.trim();
-                    if !ca.is_empty() && !ca.starts_with("-----BEGIN CERTIFICATE-----") {
+                    if !self
+                        .kubernetes
+                        .ca_cert
+                        .trim()
+                        .starts_with("-----BEGIN CERTIFICATE-----")
+                    {
                         issues.push(FieldIssue::new(
                             "kubernetes.ca_cert",
-                            "paste the cluster's CA certificate in PEM (-----BEGIN CERTIFICATE-----)",
+                            "paste the cluster's CA certificate in PEM (-----BEGIN CERTIFICATE-----); kubectl prints                              it with: kubectl config view --raw --minify -o                              jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d",
                         ));
                     }
                 }

@@ -599,6 +599,7 @@ fn kubernetes_calls(calls: &mut Vec<Call>, state: &WizardState, seen: &Observed,
             "kubernetes_host": k.host,
             "kubernetes_ca_cert": k.ca_cert.trim(),
             "token_reviewer_jwt": format!("{{{{{REVIEWER_JWT}}}}}"),
+            // Vault outside the cluster has no local service account files to fall back on.
             "disable_local_ca_jwt": true,
         }),
     )

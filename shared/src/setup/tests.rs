@@ -7,8 +7,13 @@ use serde_json::{Value, json};
 use super::plan::{Action, Inputs, Observed, REVIEWER_JWT, plan};
 use super::*;
 
+/// A PEM certificate for the cluster CA field (its content is not checked here).
+const CLUSTER_CA: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
 fn recipe() -> WizardState {
-    WizardState::recipe("https://pki.testlab.local")
+    let mut state = WizardState::recipe("https://pki.testlab.local");
+    state.kubernetes.ca_cert = CLUSTER_CA.into();
+    state
 }
 
 fn fields(issues: &[FieldIssue]) -> Vec<&str> {
@@ -17,7 +22,13 @@ fn fields(issues: &[FieldIssue]) -> Vec<&str> {
 
 #[test]
 fn the_recipe_passes_every_step() {
-    let state = recipe();
+    let mut state = recipe();
+    state.kubernetes.ca_cert = String::new();
+    assert_eq!(
+        fields(&state.check(Step::Kubernetes)),
+        ["kubernetes.ca_cert"]
+    );
+    state.kubernetes.ca_cert = CLUSTER_CA.into();
     for step in Step::ALL {
         assert_eq!(state.check(step), vec![], "{step:?}");
     }
@@ -174,7 +185,7 @@ fn applied(state: &WizardState) -> Observed {
     );
     put(
         "kube_config",
-        json!({"kubernetes_host": state.kubernetes.host, "kubernetes_ca_cert": "", "token_reviewer_jwt_set": true}),
+        json!({"kubernetes_host": state.kubernetes.host, "kubernetes_ca_cert": CLUSTER_CA, "token_reviewer_jwt_set": true}),
     );
     put(
         "kube_role",
@@ -272,4 +283,106 @@ fn the_state_holds_no_secret_and_round_trips() {
     assert!(!text.contains("jwt") && !text.contains("token\""), "{text}");
     let back: WizardState = serde_json::from_str(&text).unwrap();
     assert_eq!(back, state);
+}
+
+mod verify {
+    use super::super::verify::{check_capabilities, check_issued};
+    use crate::api::pki::Signed;
+    use crate::pki::cert::{self, CertSpec, KeyUsage, Sans, Subject};
+    use crate::pki::key::{KeyType, PrivateKey};
+
+    const NOW: i64 = 1_900_000_000;
+
+    fn spec(cn: &str, serial: u8, is_ca: bool, not_after: i64) -> CertSpec {
+        CertSpec {
+            serial: vec![serial],
+            not_before: NOW - 30,
+            not_after,
+            subject: Subject::with_common_name(cn),
+            is_ca,
+            key_usage: if is_ca {
+                vec![KeyUsage::CertSign, KeyUsage::CrlSign]
+            } else {
+                vec![KeyUsage::DigitalSignature]
+            },
+            ..CertSpec::default()
+        }
+    }
+
+    fn pem(der: &[u8]) -> String {
+        cert::pem_encode("CERTIFICATE", der)
+    }
+
+    /// root → intermediate → leaf for `fruits.testlab.local`, the leaf valid `ttl` s.
+    fn chain(ttl: i64) -> (String, String, String) {
+        let root_key = PrivateKey::generate(KeyType::Ec, 256).unwrap();
+        let root = cert::self_sign(&spec("Root", 1, true, NOW + 86_400), &root_key, 0).unwrap();
+        let int_key = PrivateKey::generate(KeyType::Ec, 256).unwrap();
+        let int = cert::sign(
+            &spec("Int", 2, true, NOW + 86_400),
+            &int_key.public_key_info(),
+            &root,
+            &root_key,
+            0,
+        )
+        .unwrap();
+        let leaf_key = PrivateKey::generate(KeyType::Ec, 256).unwrap();
+        let mut leaf_spec = spec("fruits.testlab.local", 3, false, NOW + ttl);
+        leaf_spec.sans = Sans {
+            dns: vec!["fruits.testlab.local".into()],
+            ..Sans::default()
+        };
+        let leaf = cert::sign(&leaf_spec, &leaf_key.public_key_info(), &int, &int_key, 0).unwrap();
+        (pem(&leaf), pem(&int), pem(&root))
+    }
+
+    fn verdicts(signed: &Signed, name: &str) -> Vec<(String, bool)> {
+        check_issued(signed, name, 600, NOW)
+            .into_iter()
+            .map(|c| (c.name, c.ok))
+            .collect()
+    }
+
+    #[test]
+    fn a_good_answer_passes_and_each_fault_is_named() {
+        let (leaf, int, root) = chain(600);
+        let good = Signed {
+            certificate: leaf.clone(),
+            ca_chain: vec![int.clone(), root.clone()],
+            ..Signed::default()
+        };
+        assert!(
+            verdicts(&good, "fruits.testlab.local")
+                .iter()
+                .all(|(_, ok)| *ok)
+        );
+
+        // Vault's ca_chain without the root.
+        let rootless = Signed {
+            ca_chain: vec![int.clone()],
+            ..good.clone()
+        };
+        assert_eq!(
+            verdicts(&rootless, "fruits.testlab.local")[0],
+            ("chain complete to the root".into(), false)
+        );
+        // Another name, and a lifetime beyond the role's 10 minutes.
+        assert!(!verdicts(&good, "apples.testlab.local")[2].1);
+        let (long, int2, root2) = chain(3600);
+        let too_long = Signed {
+            certificate: long,
+            ca_chain: vec![int2, root2],
+            ..Signed::default()
+        };
+        assert_eq!(
+            verdicts(&too_long, "fruits.testlab.local")[1],
+            ("lifetime within the role".into(), false)
+        );
+    }
+
+    #[test]
+    fn capabilities_must_allow_update() {
+        assert!(check_capabilities("pki_int/sign/r", &["create".into(), "update".into()]).ok);
+        assert!(!check_capabilities("pki_int/sign/r", &["deny".into()]).ok);
+    }
 }

@@ -277,6 +277,16 @@ fn table() -> Vec<Step> {
             .token("signer")
             .body(json!({"paths": ["pki_int/sign/diff-web", "sys/mounts"]}))
             .same(&["capabilities", "pki_int/sign/diff-web", "sys/mounts"]),
+        step("capabilities of a token", "POST", "sys/capabilities", 200)
+            .body(json!({"token": "{signer}", "paths": ["pki_int/sign/diff-web", "sys/mounts"]}))
+            .same(&["pki_int/sign/diff-web", "sys/mounts"]),
+        step("capabilities of an unknown token", "POST", "sys/capabilities", 400)
+            .body(json!({"token": "hvs.diff-not-a-token", "paths": ["sys/mounts"]})),
+        step("capabilities without a token", "POST", "sys/capabilities", 500)
+            .body(json!({"paths": ["sys/mounts"]})),
+        step("capabilities as a non-root token", "POST", "sys/capabilities", 403)
+            .token("signer")
+            .body(json!({"token": "{signer}", "paths": ["sys/mounts"]})),
         step("capabilities-self no paths", "POST", "sys/capabilities-self", 400)
             .body(json!({"paths": []})),
         step("capabilities-self empty path", "POST", "sys/capabilities-self", 400)

@@ -14,6 +14,7 @@ mod proxy;
 mod request;
 mod serving;
 mod session;
+mod setup_plan;
 mod shell;
 mod slow_clients;
 mod upstream_openbao;
