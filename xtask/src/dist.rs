@@ -13,11 +13,152 @@ use sha2::{Digest, Sha256};
 
 use crate::{cargo, root, run_cmd, tools};
 
-/// The whole console must stay within this many gzipped bytes.
-pub const BUDGET_GZIP: usize = 400 * 1024;
+/// A download budget: the files one page load fetches, gzipped, held to a limit. Sizes
+/// are bytes (1 KB = 1000 bytes); a file counts at its `.gz` size, as the server sends it.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub name: &'static str,
+    /// What the page fetches, as said in the report.
+    pub fetches: &'static str,
+    /// Whether a file (its path in `target/dist`) is among those fetches.
+    pub counts: fn(&str) -> bool,
+    /// Issue 12's figure for this page.
+    pub target: usize,
+    /// The limit `cargo xtask dist` enforces: the target once it is met; until then the
+    /// size measured when the budget was set (plus a little room), so the bundle cannot grow
+    /// unnoticed while the work to reach the target goes on.
+    pub limit: usize,
+}
+
+/// The console's first page load: `index.html`, the favicon and everything under
+/// `assets/` (boot script, app glue and its snippets, app WebAssembly, styles).
+fn first_load(path: &str) -> bool {
+    path == "index.html" || path == "favicon.svg" || path.starts_with("assets/")
+}
+
+/// The request page up to its first key: the first load, then the crypto worker
+/// (`/plugin/worker.js`), the module it imports (`pki-plugin.js`), wasm-bindgen's glue,
+/// its snippets and the plugin's WebAssembly.
+fn request_page(path: &str) -> bool {
+    first_load(path)
+        || matches!(
+            path,
+            "plugin/worker.js"
+                | "plugin/pki-plugin.js"
+                | "plugin/pki_plugin.js"
+                | "plugin/pki_plugin_bg.wasm"
+        )
+        || path.starts_with("plugin/snippets/")
+}
+
+/// The console's download budgets (issue 12).
+pub const BUDGETS: &[Budget] = &[
+    Budget {
+        name: "first load",
+        fetches: "index.html, favicon, boot js, app js, app wasm, css",
+        counts: first_load,
+        target: 200_000,
+        limit: 360_000,
+    },
+    Budget {
+        name: "request page",
+        fetches: "first load + worker.js, pki-plugin.js, pki_plugin.js, pki_plugin_bg.wasm",
+        counts: request_page,
+        target: 400_000,
+        limit: 840_000,
+    },
+];
+
+/// One budget as measured: the gzipped bytes of the files it counts.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Measured {
+    pub name: &'static str,
+    pub fetches: &'static str,
+    pub files: usize,
+    pub gzip: usize,
+    pub target: usize,
+    pub limit: usize,
+}
+
+/// Measures every budget over `files` (path in the bundle, gzipped size).
+pub fn measure(budgets: &[Budget], files: &[(String, usize)]) -> Vec<Measured> {
+    budgets
+        .iter()
+        .map(|b| {
+            let counted: Vec<usize> = files
+                .iter()
+                .filter(|(path, _)| (b.counts)(path))
+                .map(|(_, gz)| *gz)
+                .collect();
+            Measured {
+                name: b.name,
+                fetches: b.fetches,
+                files: counted.len(),
+                gzip: counted.iter().sum(),
+                target: b.target,
+                limit: b.limit,
+            }
+        })
+        .collect()
+}
+
+/// The budget table `cargo xtask dist` prints.
+pub fn report(measured: &[Measured]) -> String {
+    let mut out = String::from("download budgets (gzipped bytes as served; 1 KB = 1000 bytes):\n");
+    for m in measured {
+        let state = if m.gzip > m.limit {
+            "OVER THE LIMIT"
+        } else {
+            "within the limit"
+        };
+        let target = if m.gzip <= m.target { "met" } else { "NOT met" };
+        out.push_str(&format!(
+            "  {:<13} {:>2} files {:>9} B = {:>6.1} KB   limit {:>6.1} KB: {state}; issue 12 target {:.0} KB: {target}\n",
+            m.name,
+            m.files,
+            m.gzip,
+            m.gzip as f64 / 1000.0,
+            m.limit as f64 / 1000.0,
+            m.target as f64 / 1000.0,
+        ));
+        if !m.fetches.is_empty() {
+            out.push_str(&format!("                {}\n", m.fetches));
+        }
+    }
+    out
+}
+
+/// Fails when a page fetches more than its limit.
+pub fn check(measured: &[Measured]) -> anyhow::Result<()> {
+    let over: Vec<String> = measured
+        .iter()
+        .filter(|m| m.gzip > m.limit)
+        .map(|m| {
+            format!(
+                "{} is {} B gzipped, over its {} B limit",
+                m.name, m.gzip, m.limit
+            )
+        })
+        .collect();
+    if over.is_empty() {
+        Ok(())
+    } else {
+        bail!("the web bundle is over budget: {}", over.join("; "))
+    }
+}
 
 /// The packages compiled to WebAssembly for the bundle, as cargo arguments.
 pub const WEB_PACKAGES: &[&str] = &["-p", "frontend", "-p", "pki-plugin"];
+
+/// Compiler flags for the bundle's wasm32 build only (host code, build scripts and the
+/// debug wasm tests are untouched): Leptos' `erase_components` type-erases each component's
+/// view at its boundary, so the view types are not monomorphised into one another. It made
+/// the console's WebAssembly 8.6 % smaller gzipped (367,116 → 335,708 B) and changes no
+/// behaviour.
+const WASM_RUSTFLAGS: (&str, &str) = (
+    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+    "--cfg erase_components",
+);
 
 /// Builds the bundle and returns the folder it is in.
 pub fn build(optimise: bool) -> anyhow::Result<PathBuf> {
@@ -34,7 +175,8 @@ pub fn build(optimise: bool) -> anyhow::Result<PathBuf> {
                 "wasm32-unknown-unknown",
                 "--profile",
                 "wasm-release",
-            ]),
+            ])
+            .env(WASM_RUSTFLAGS.0, WASM_RUSTFLAGS.1),
     )?;
     let out = root.join("target/wasm32-unknown-unknown/wasm-release");
 
@@ -92,7 +234,24 @@ pub fn build(optimise: bool) -> anyhow::Result<PathBuf> {
         optimise,
     )?;
 
-    compress_and_report(&stage)?;
+    let sizes = compress_and_report(&stage)?;
+    for b in BUDGETS {
+        for path in [
+            "plugin/worker.js",
+            "plugin/pki_plugin_bg.wasm",
+            "index.html",
+        ] {
+            if (b.counts)(path) && !sizes.iter().any(|(p, _)| p == path) {
+                bail!(
+                    "the {} budget counts {path}, which the bundle does not have",
+                    b.name
+                );
+            }
+        }
+    }
+    let measured = measure(BUDGETS, &sizes);
+    print!("{}", report(&measured));
+    check(&measured)?;
 
     let dist = root.join("target/dist");
     let _ = fs::remove_dir_all(&dist);
@@ -230,51 +389,29 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes a `.gz` beside every text or wasm file and prints the sizes: the console (held to
-/// the budget) and the plugin (loaded only by the request page's worker and by embedders)
-/// separately.
-fn compress_and_report(dir: &Path) -> anyhow::Result<()> {
+/// Writes a `.gz` beside every file and prints the sizes; returns each file's path in
+/// `dir` and gzipped size, for the budgets.
+fn compress_and_report(dir: &Path) -> anyhow::Result<Vec<(String, usize)>> {
     let mut files = Vec::new();
     walk(dir, &mut files)?;
     files.sort();
-    let (mut app_raw, mut app_gz, mut plugin_raw, mut plugin_gz) = (0, 0, 0, 0);
+    let mut sizes = Vec::new();
     println!("web bundle ({}):", dir.display());
     for f in files {
         let bytes = fs::read(&f)?;
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         enc.write_all(&bytes)?;
         let gz = enc.finish()?;
-        let rel = f.strip_prefix(dir)?;
-        let name = rel.display().to_string();
+        let name = f.strip_prefix(dir)?.to_string_lossy().replace('\\', "/");
         println!(
             "  {name:<40} {:>9} B raw {:>9} B gzip",
             bytes.len(),
             gz.len()
         );
-        if rel.starts_with("plugin") {
-            plugin_raw += bytes.len();
-            plugin_gz += gz.len();
-        } else {
-            app_raw += bytes.len();
-            app_gz += gz.len();
-        }
+        sizes.push((name, gz.len()));
         fs::write(PathBuf::from(format!("{}.gz", f.display())), gz)?;
     }
-    println!(
-        "  console: {app_raw} B raw, {app_gz} B gzipped ({:.1} KiB of the {} KiB budget){}",
-        app_gz as f64 / 1024.0,
-        BUDGET_GZIP / 1024,
-        if app_gz > BUDGET_GZIP {
-            " — OVER BUDGET"
-        } else {
-            ""
-        }
-    );
-    println!(
-        "  plugin/ (loaded on demand): {plugin_raw} B raw, {plugin_gz} B gzipped ({:.1} KiB)",
-        plugin_gz as f64 / 1024.0
-    );
-    Ok(())
+    Ok(sizes)
 }
 
 /// `wasm-bindgen-cli-support` must be the exact version of the `wasm-bindgen` the app was
@@ -294,4 +431,73 @@ fn check_bindgen_pin() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle(app_wasm: usize, plugin_wasm: usize) -> Vec<(String, usize)> {
+        [
+            ("index.html", 400),
+            ("favicon.svg", 200),
+            ("assets/boot-0.js", 200),
+            ("assets/app-0.js", 9_000),
+            ("assets/app-0.wasm", app_wasm),
+            ("assets/styles-0.css", 2_000),
+            ("plugin/worker.js", 1_000),
+            ("plugin/pki-plugin.js", 4_000),
+            ("plugin/pki_plugin.js", 5_000),
+            ("plugin/pki_plugin_bg.wasm", plugin_wasm),
+            ("plugin/demo.html", 600),
+            ("plugin/pki-plugin.d.ts", 3_000),
+        ]
+        .into_iter()
+        .map(|(p, n)| (p.to_string(), n))
+        .collect()
+    }
+
+    const BUDGETS_200_400: &[Budget] = &[
+        Budget {
+            name: "first load",
+            fetches: "",
+            counts: first_load,
+            target: 200_000,
+            limit: 200_000,
+        },
+        Budget {
+            name: "request page",
+            fetches: "",
+            counts: request_page,
+            target: 400_000,
+            limit: 400_000,
+        },
+    ];
+
+    #[test]
+    fn each_page_counts_what_it_fetches() {
+        let m = measure(BUDGETS_200_400, &bundle(100_000, 150_000));
+        assert_eq!((m[0].files, m[0].gzip), (6, 111_800));
+        // Not the demo page or the types: the request page never fetches them.
+        assert_eq!((m[1].files, m[1].gzip), (10, 111_800 + 160_000));
+        assert!(check(&m).is_ok());
+        assert!(report(&m).contains("1 KB = 1000 bytes"));
+    }
+
+    #[test]
+    fn over_a_limit_fails_the_build() {
+        let m = measure(BUDGETS_200_400, &bundle(188_201, 150_000));
+        assert_eq!(m[0].gzip, 200_001);
+        let err = check(&m).expect_err("one byte over the first-load budget");
+        assert!(err.to_string().contains("first load is 200001 B"), "{err}");
+        assert!(report(&m).contains("OVER THE LIMIT"));
+
+        let m = measure(BUDGETS_200_400, &bundle(100_000, 278_201));
+        let err = check(&m).expect_err("one byte over the request-page budget");
+        assert!(
+            err.to_string().contains("request page is 400001 B"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("first load"), "{err}");
+    }
 }
