@@ -123,6 +123,13 @@ pub struct Config {
     /// is closed to make room; when every one is in a request, new ones wait.
     #[arg(long, env = "PKI_CONSOLE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: Option<u32>,
+
+    /// PKI mounts the public Trust page (`/trust`, `/api/trust`, `/ca/...`) publishes,
+    /// separated by commas (`pki,pki_int`). Unset: embedded mode publishes every PKI mount
+    /// that has an issuer; upstream mode, which cannot list mounts without a token, tries
+    /// `pki` and `pki_int`.
+    #[arg(long, env = "PKI_CONSOLE_TRUST_MOUNTS")]
+    pub trust_mounts: Option<String>,
 }
 
 /// Where the Vault API is served from.
@@ -209,6 +216,7 @@ impl Config {
             body_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             max_connections: None,
+            trust_mounts: None,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod setup;
 pub mod spa;
 pub mod telemetry;
 pub mod tls;
+pub mod trust;
 pub mod vault;
 
 use std::future::Future;

@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use shared::api::Health;
 use tower_http::trace::TraceLayer;
 
-use crate::{AppState, security, session, setup, spa, vault};
+use crate::{AppState, security, session, setup, spa, trust, vault};
 
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
@@ -21,6 +21,8 @@ pub fn app(state: AppState) -> Router {
                 .fallback(session::method_not_allowed),
         )
         .route("/api/setup/verify", post(setup::verify))
+        .route("/api/trust", get(trust::index))
+        .route("/ca/{*path}", get(trust::download))
         .route("/v1/{*path}", any(vault::handle))
         .route("/v1", any(vault::handle))
         .fallback(spa::serve)

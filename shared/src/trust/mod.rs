@@ -22,7 +22,8 @@ pub struct TrustIndex {
     /// The mounts the server publishes (configured, or found), in order.
     #[serde(default)]
     pub mounts: Vec<String>,
-    /// One entry per issuer, mount by mount; a mount's default issuer first.
+    /// One entry per issuer, mount by mount, a mount's default issuer first; a
+    /// certificate that is an issuer of several mounts only under the first.
     #[serde(default)]
     pub issuers: Vec<TrustIssuer>,
     /// What could not be read (a configured mount that is missing, an upstream refusal),
@@ -274,10 +275,7 @@ pub struct BuiltChain {
 /// signature verifies (complete), or where no issuer is found (incomplete).
 pub fn build_chain(start: &[u8], pool: &[Vec<u8>]) -> BuiltChain {
     let mut certificates = vec![start.to_vec()];
-    loop {
-        let Some(current) = certificates.last() else {
-            break;
-        };
+    while let Some(current) = certificates.last() {
         let info = match parse_certificate(current) {
             Ok(i) => i,
             Err(e) => {
