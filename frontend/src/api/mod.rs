@@ -5,6 +5,8 @@
 //! module's memory (never in browser storage) and comes from `/api/session`.
 
 pub mod session;
+pub mod setup;
+pub mod trust;
 pub mod vault;
 
 use std::cell::RefCell;
