@@ -17,4 +17,5 @@ mod session;
 mod setup_plan;
 mod shell;
 mod slow_clients;
+mod trust;
 mod upstream_openbao;
