@@ -12,6 +12,7 @@
 //! be kept in the browser's session storage.
 
 pub mod apply;
+pub mod export;
 pub mod plan;
 pub mod verify;
 
