@@ -279,21 +279,7 @@ struct Published {
 async fn published_mounts(state: &AppState) -> Published {
     let mut problems = Vec::new();
     if let Some(list) = state.config.trust_mounts.as_deref() {
-        let mut mounts = Vec::new();
-        for m in list.split(',').map(|m| m.trim().trim_matches('/')) {
-            if m.is_empty() {
-                continue;
-            }
-            if m.split('/').all(trust::is_safe_segment) {
-                if !mounts.iter().any(|x: &String| x == m) {
-                    mounts.push(m.to_string());
-                }
-            } else {
-                problems.push(format!(
-                    "--trust-mounts names {m:?}, which is no mount path this page can serve (letters, digits, '-', '_', '.' and '/')"
-                ));
-            }
-        }
+        let (mounts, problems) = named_mounts(list);
         return Published {
             mounts,
             configured: true,
@@ -332,6 +318,25 @@ async fn published_mounts(state: &AppState) -> Published {
         configured: false,
         problems,
     }
+}
+
+/// The mounts `--trust-mounts` names: trimmed, without slashes at the ends, each once, in
+/// order; a name that is no plain mount path is left out with a word about it.
+fn named_mounts(list: &str) -> (Vec<String>, Vec<String>) {
+    let (mut mounts, mut problems) = (Vec::new(), Vec::new());
+    for m in list.split(',').map(|m| m.trim().trim_matches('/')) {
+        if m.is_empty() || mounts.iter().any(|x: &String| x == m) {
+            continue;
+        }
+        if m.split('/').all(trust::is_safe_segment) {
+            mounts.push(m.to_string());
+        } else {
+            problems.push(format!(
+                "--trust-mounts names {m:?}, which is no mount path this page can serve (letters, digits, '-', '_', '.' and '/')"
+            ));
+        }
+    }
+    (mounts, problems)
 }
 
 /// The whole index, and the chains behind it.
@@ -552,6 +557,15 @@ mod tests {
             let got = parse_path(path).err().map(|r| r.status());
             assert_eq!(got, Some(status), "{path}");
         }
+    }
+
+    #[test]
+    fn named_mounts_are_trimmed_deduplicated_and_checked() {
+        let (mounts, problems) = named_mounts(" pki, /pki_int/ ,,team/pki,pki, ../etc, a b");
+        assert_eq!(mounts, vec!["pki", "pki_int", "team/pki"]);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("\"../etc\"")));
+        assert_eq!(named_mounts("").0, Vec::<String>::new());
     }
 
     #[test]

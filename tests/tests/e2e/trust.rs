@@ -566,6 +566,19 @@ async fn the_page_signed_out_and_its_linux_steps_on_this_machine() -> anyhow::Re
         ensure!(shown.contains(&sha256), "{sha256} not in {shown:?}");
         ensure!(shown1.contains(&sha1), "{sha1} not in {shown1:?}");
     }
+    // A copy button says what happened (the clipboard may be closed to a headless
+    // browser; then it says how to copy by hand).
+    c.find(Locator::Css("button.copy")).await?.click().await?;
+    let said = browser
+        .wait_for(
+            "const s = document.querySelector('.copy-status'); return s && s.textContent",
+            WAIT,
+        )
+        .await?;
+    ensure!(
+        said == "Copied" || said == "Copy failed: select the text and copy it",
+        "{said}"
+    );
     // The QR codes load (same origin, allowed by the CSP).
     browser
         .wait_for(
@@ -798,5 +811,130 @@ async fn the_page_signed_out_and_its_linux_steps_on_this_machine() -> anyhow::Re
         wait_cards(&browser, 2).await?;
         ensure!(c.find(Locator::Css("[data-signed-in]")).await.is_ok());
     }
+    browser.close().await
+}
+
+/// An intermediate signed by a CA outside Vault whose root was never imported: the page
+/// says the chain is incomplete and which CA is missing, and there is no root file. With
+/// `--trust-mounts`, only the named mounts are read and served.
+#[tokio::test]
+async fn an_external_root_not_imported_and_only_named_mounts() -> anyhow::Result<()> {
+    use shared::pki::cert::{CertSpec, KeyUsage, Subject, self_sign, sign};
+    use shared::pki::csr::parse_csr;
+    use shared::pki::key::{KeyType, PrivateKey};
+    use shared::pki::pem::pem_encode;
+
+    let server = Server::start_args(&["--trust-mounts", "pki_ext,pki_int"]).await?;
+    let r = recipe::setup(&server, ROLE, role_body()).await?;
+    let t = &r.root_token;
+    recipe::vault(
+        &server,
+        t,
+        Method::POST,
+        "sys/mounts/pki_ext",
+        json!({"type": "pki"}),
+    )
+    .await?;
+    let csr = recipe::vault(
+        &server,
+        t,
+        Method::POST,
+        "pki_ext/intermediate/generate/internal",
+        json!({"common_name": "Partner Issuing CA", "key_type": "ec"}),
+    )
+    .await?;
+    let csr = parse_csr(csr["data"]["csr"].as_str().context("csr")?)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let spec = |cn: &str, serial: u8| CertSpec {
+        serial: vec![serial],
+        not_before: now - 60,
+        not_after: now + 86_400,
+        subject: Subject::with_common_name(cn),
+        is_ca: true,
+        key_usage: vec![KeyUsage::CertSign, KeyUsage::CrlSign],
+        ..CertSpec::default()
+    };
+    let partner_key = PrivateKey::generate(KeyType::Ec, 256)?;
+    let partner_root = self_sign(&spec("Partner Root CA", 1), &partner_key, 0)?;
+    let issuing = sign(
+        &spec("Partner Issuing CA", 2),
+        &csr.public_key,
+        &partner_root,
+        &partner_key,
+        0,
+    )?;
+    // Only the intermediate is imported, as people do when they have no chain file.
+    recipe::vault(
+        &server,
+        t,
+        Method::POST,
+        "pki_ext/intermediate/set-signed",
+        json!({"certificate": pem_encode("CERTIFICATE", &issuing)}),
+    )
+    .await?;
+
+    let idx = index(&server).await?;
+    ensure!(idx.mounts == vec!["pki_ext", "pki_int"], "{:?}", idx.mounts);
+    ensure!(
+        idx.issuers.iter().all(|i| i.mount != "pki"),
+        "pki is not published"
+    );
+    let ext = idx
+        .issuers
+        .iter()
+        .find(|i| i.mount == "pki_ext")
+        .context("pki_ext")?;
+    ensure!(!ext.complete && ext.chain.len() == 1, "{ext:#?}");
+    let problem = ext.problem.clone().unwrap_or_default();
+    ensure!(
+        problem.contains("CN=Partner Root CA") && problem.contains("Import"),
+        "{problem}"
+    );
+    ensure!(ext.download(FileKind::RootPem).is_none() && ext.download(FileKind::RootDer).is_none());
+    // The intermediate's chain still reaches the recipe's root: set-signed imported it
+    // into pki_int with the intermediate.
+    let int = idx
+        .issuers
+        .iter()
+        .find(|i| i.mount == "pki_int" && i.is_default)
+        .context("pki_int")?;
+    ensure!(int.complete && int.chain.len() == 2, "{int:#?}");
+
+    let base = format!("/ca/pki_ext/{}", ext.issuer_id);
+    let root = http::get(&server.url(&format!("{base}/root.pem"))).await?;
+    ensure!(root.status == 404, "{}", root.status);
+    ensure!(
+        root.text().contains("does not reach its root"),
+        "{}",
+        root.text()
+    );
+    let chain = http::get(&server.url(&format!("{base}/chain.pem"))).await?;
+    ensure!(chain.status == 200 && chain.text().matches("BEGIN CERTIFICATE").count() == 1);
+    let unpublished = http::get(&server.url("/ca/pki/default/root.pem")).await?;
+    ensure!(unpublished.status == 404, "{}", unpublished.status);
+    ensure!(
+        unpublished.text().contains("pki_ext, pki_int"),
+        "{}",
+        unpublished.text()
+    );
+
+    // The page says so, in words.
+    let browser = Browser::start().await?;
+    browser.client.goto(&server.url(nav::TRUST.path)).await?;
+    wait_cards(&browser, idx.issuers.len()).await?;
+    let card = browser
+        .client
+        .find(Locator::Css(&format!(
+            "article[data-mount='pki_ext'] .trust-incomplete"
+        )))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        card.contains("Chain incomplete") && card.contains("Partner Root CA"),
+        "{card}"
+    );
     browser.close().await
 }
