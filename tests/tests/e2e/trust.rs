@@ -926,9 +926,9 @@ async fn an_external_root_not_imported_and_only_named_mounts() -> anyhow::Result
     wait_cards(&browser, idx.issuers.len()).await?;
     let card = browser
         .client
-        .find(Locator::Css(&format!(
-            "article[data-mount='pki_ext'] .trust-incomplete"
-        )))
+        .find(Locator::Css(
+            "article[data-mount='pki_ext'] .trust-incomplete",
+        ))
         .await?
         .text()
         .await?;
