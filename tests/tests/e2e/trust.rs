@@ -393,7 +393,20 @@ async fn upstream_mode_in_front_of_openbao() -> anyhow::Result<()> {
         before.problems
     );
     let r = recipe::setup_with(&console, &bao.root_token, ROLE, role_body()).await?;
-    check_downloads(&console, &r).await
+    check_downloads(&console, &r).await?;
+    // The page, signed out, shows OpenBao's CAs with the API's fingerprints.
+    let idx = index(&console).await?;
+    let browser = Browser::start().await?;
+    browser.client.goto(&console.url(nav::TRUST.path)).await?;
+    wait_cards(&browser, idx.issuers.len()).await?;
+    let shown = attrs(&browser, "code[data-fingerprint=sha256]", "data-none").await?;
+    let want: Vec<String> = idx
+        .issuers
+        .iter()
+        .filter_map(|i| i.chain.first().map(|c| c.sha256.clone()))
+        .collect();
+    ensure!(shown == want, "{shown:?} vs {want:?}");
+    browser.close().await
 }
 
 /// Reads an attribute of every element `css` matches.
