@@ -798,7 +798,7 @@ pub fn cli_script(state: &WizardState) -> String {
     }
     if external {
         let file = format!("{}.csr", state.int_mount().replace('/', "_"));
-        let _ = writeln!(out, "CSR_FILE=\"${{CSR_FILE:-{}}}\"", sh_quote(&file));
+        let _ = writeln!(out, "CSR_FILE=${{CSR_FILE:-{}}}", sh_quote(&file));
     }
 
     out.push_str(
@@ -834,7 +834,7 @@ mount_pki() {
 
 # ids PATH: the IDs a LIST of PATH returns, one a line (none on 404).
 ids() {
-  vault list -format=json "$1" 2>/dev/null | tr -d '[]", ' || true
+  vault list -format=json "$1" 2>/dev/null | tr -d '[]{}", ' | grep -v '^$' || true
 }
 
 # signing_issuer MOUNT: whether MOUNT has an issuer with its key (a CA that can sign).

@@ -14,6 +14,7 @@ mod proxy;
 mod request;
 mod serving;
 mod session;
+mod setup_export;
 mod setup_plan;
 mod shell;
 mod slow_clients;

@@ -34,7 +34,7 @@ zj0EAwIDSAAwRQIgDUPjcH1z7LNLKBxSJC/77EGD3slurSKBPF02QP6TpNMCIQDO
 smwUzFQjte1VSohc+0E1P4/UK8fzXGrlAFw1psL4WA==
 -----END CERTIFICATE-----'
 K8S_ROLE='vault-issuer'
-CSR_FILE="${CSR_FILE:-'pki_int.csr'}"
+CSR_FILE=${CSR_FILE:-'pki_int.csr'}
 
 : "${VAULT_ADDR:?set VAULT_ADDR to the Vault address}"
 if ! vault token lookup >/dev/null; then
@@ -67,7 +67,7 @@ mount_pki() {
 
 # ids PATH: the IDs a LIST of PATH returns, one a line (none on 404).
 ids() {
-  vault list -format=json "$1" 2>/dev/null | tr -d '[]", ' || true
+  vault list -format=json "$1" 2>/dev/null | tr -d '[]{}", ' | grep -v '^$' || true
 }
 
 # signing_issuer MOUNT: whether MOUNT has an issuer with its key (a CA that can sign).

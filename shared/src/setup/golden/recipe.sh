@@ -68,7 +68,7 @@ mount_pki() {
 
 # ids PATH: the IDs a LIST of PATH returns, one a line (none on 404).
 ids() {
-  vault list -format=json "$1" 2>/dev/null | tr -d '[]", ' || true
+  vault list -format=json "$1" 2>/dev/null | tr -d '[]{}", ' | grep -v '^$' || true
 }
 
 # signing_issuer MOUNT: whether MOUNT has an issuer with its key (a CA that can sign).
