@@ -53,7 +53,7 @@ fn seconds(ttl: &str) -> u64 {
 
 /// An HCL quoted string: `\`, `"` and control characters escaped, and the template
 /// sequences `${` and `%{` doubled so they stay literal.
-pub fn hcl_str(s: &str) -> String {
+fn hcl_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     let mut chars = s.chars().peekable();
@@ -78,22 +78,19 @@ pub fn hcl_str(s: &str) -> String {
     out
 }
 
-/// An HCL heredoc (`<<MARK`) holding `text` verbatim: only `${` and `%{` are doubled
-/// (heredocs interpret no backslash), and the marker is one no line of `text` is.
-pub fn hcl_heredoc(text: &str, marker: &str) -> String {
+/// `text` as an HCL heredoc (`<<MARK`, verbatim: heredocs interpret no backslash), the
+/// marker one that no line of `text` is; or, when `text` holds a template sequence
+/// (`${`, `%{`) that would need escaping, as a quoted string ([`hcl_str`]). Doubling
+/// `$${`/`%%{` is the same rule in both, but parsers disagree on it inside heredocs
+/// (hcl-rs 0.20 drops a `$` of `$$${` after an earlier escape on the line), so a heredoc
+/// carries only text that needs none.
+fn hcl_heredoc(text: &str, marker: &str) -> String {
+    if text.contains("${") || text.contains("%{") {
+        return hcl_str(text);
+    }
     let mark = unique_marker(text, marker);
-    let mut body = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if (c == '$' || c == '%') && chars.peek() == Some(&'{') {
-            body.push(c);
-        }
-        body.push(c);
-    }
-    if !body.ends_with('\n') {
-        body.push('\n');
-    }
-    format!("<<{mark}\n{body}{mark}")
+    let nl = if text.ends_with('\n') { "" } else { "\n" };
+    format!("<<{mark}\n{text}{nl}{mark}")
 }
 
 /// `base`, or `base_1`, `base_2`...: the first that is no line of `text` (spaces aside).
@@ -110,7 +107,7 @@ fn unique_marker(text: &str, base: &str) -> String {
 
 /// A bash word that is exactly `s`: single quotes, each `'` written as `'\''`. Nothing
 /// inside single quotes is expanded, newlines included.
-pub fn sh_quote(s: &str) -> String {
+fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
@@ -118,7 +115,7 @@ pub fn sh_quote(s: &str) -> String {
 /// value starting with `@` as a file name (`@/etc/passwd`), unless written `\@`.
 /// (A value of exactly `-` reads standard input; the script gives every such call
 /// `/dev/null` as its input, so that one is empty at worst.)
-pub fn cli_value(s: &str) -> String {
+fn cli_value(s: &str) -> String {
     if s.starts_with('@') {
         format!("\\{s}")
     } else {
@@ -133,7 +130,7 @@ fn cli_arg(key: &str, value: &str) -> String {
 
 /// A YAML scalar for `s`: plain when it cannot be read as anything but that string,
 /// else double-quoted with JSON's escapes (which YAML's double-quoted style shares).
-pub fn yaml_str(s: &str) -> String {
+fn yaml_str(s: &str) -> String {
     const SPECIAL: [&str; 22] = [
         "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "True", "False", "TRUE",
         "FALSE", "Yes", "No", "YES", "NO", "On", "Off", "Null", "NULL",

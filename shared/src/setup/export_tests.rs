@@ -338,10 +338,9 @@ fn the_trust_bundle_holds_the_root_only() {
 #[test]
 fn escapes() {
     assert_eq!(hcl_str("a\"b\\c\n${x}%{y}$z"), r#""a\"b\\c\n$${x}%%{y}$z""#);
-    assert_eq!(
-        hcl_heredoc("x\nEOT\n${y}", "EOT"),
-        "<<EOT_1\nx\nEOT\n$${y}\nEOT_1"
-    );
+    assert_eq!(hcl_heredoc("x\nEOT\ny", "EOT"), "<<EOT_1\nx\nEOT\ny\nEOT_1");
+    // A template sequence to escape: a quoted string instead (see hcl_heredoc).
+    assert_eq!(hcl_heredoc("a\n${y}", "EOT"), r#""a\n$${y}""#);
     assert_eq!(sh_quote("it's $(x)"), r"'it'\''s $(x)'");
     assert_eq!(cli_value("@/etc/passwd"), r"\@/etc/passwd");
     assert_eq!(cli_value("a@b"), "a@b");
@@ -373,7 +372,7 @@ fn bash_word(text: &str) -> String {
 
 #[test]
 fn hostile_values_come_out_as_values() {
-    let evil = "Evil\" '${x}' $(touch /tmp/pwned) `id` %{if 1}\\\nEOT\nline\t@x";
+    let evil = "Evil\" '${x}' $${y} %%{z} $(touch /tmp/pwned) `id` %{if 1}\\\nEOT\nline\t@x";
     let mut state = WizardState::recipe("https://pki.testlab.local");
     state.root.common_name = evil.into();
     state.intermediate.common_name = format!("@{evil}");
@@ -448,4 +447,22 @@ fn hostile_values_come_out_as_values() {
         !policy_yaml.contains("pwned"),
         "the policy holds names from the role only"
     );
+}
+
+#[test]
+fn without_kubernetes_the_exports_stop_at_the_pki() {
+    let mut state = WizardState::recipe("https://pki.testlab.local");
+    state.kubernetes.enabled = false;
+    let tf = terraform(&state);
+    let body = hcl::parse(&tf).expect("parses");
+    let kinds: BTreeSet<String> = blocks(&body)
+        .into_iter()
+        .filter(|(t, _)| t == "resource")
+        .map(|(_, l)| l[0].clone())
+        .collect();
+    assert!(kinds.iter().all(|k| !k.contains("kubernetes")), "{kinds:?}");
+    assert!(!tf.contains("hashicorp/kubernetes") && !tf.contains("reviewer_jwt"));
+    let sh = cli_script(&state);
+    assert!(!sh.contains("auth enable") && !sh.contains("KUBERNETES_REVIEWER_JWT"));
+    assert!(yaml_bundle(&state, CHAIN).contains("Kubernetes auth is not part of this setup"));
 }
