@@ -4,7 +4,8 @@
 //! `fruits.testlab.local` whose chain `openssl verify` accepts, and a second run succeeds
 //! without a second CA; with an external root, the first run leaves the CSR, openssl
 //! signs it as the outside root, and the run with `SIGNED_CHAIN` completes the same way;
-//! hostile values in the state reach the CLI as plain values (a fake `vault` records
+//! after each, the wizard's own plan finds every call already present (the script built
+//! the same thing its apply builds); hostile values in the state reach the CLI as plain values (a fake `vault` records
 //! what it receives) and nothing in them runs. Every YAML document of the golden files
 //! validates as `tests/python/test_deploy_manifests.py` validates the deployment
 //! (Kubernetes 1.30 schemas through `kubernetes-validate`, strict; cert-manager's kinds
@@ -20,13 +21,50 @@ use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
 use shared::pki::cert::{self, CertSpec, KeyUsage, Subject};
 use shared::pki::key::{KeyType, PrivateKey};
+use shared::setup::apply::{Vault, observe_and_plan};
 use shared::setup::export::{approver_policy_yaml, cli_script, yaml_bundle};
+use shared::setup::plan::{Action, Inputs};
 use shared::setup::{RootMode, WizardState};
 use tests::Target;
 use tests::http::Method;
 use tests::openbao::OpenBao;
 
 const HOST: &str = "fruits.testlab.local";
+
+/// The wizard's own calls through a [`Target`] with its root token (as `setup_plan.rs`).
+struct Api<'a>(&'a Target);
+
+impl Vault for Api<'_> {
+    async fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), String> {
+        let method = Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let reply = self
+            .0
+            .root(method, path, body.unwrap_or(Value::Null))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((reply.status, reply.body))
+    }
+}
+
+/// The wizard's plan against what the script built: every call already present, so the
+/// script made the same thing the wizard's apply makes.
+async fn plan_finds_everything_present(target: &Target, state: &WizardState) -> anyhow::Result<()> {
+    let (_, calls) = observe_and_plan(&mut Api(target), state, Inputs::default())
+        .await
+        .map_err(|f| anyhow::anyhow!("{f}"))?;
+    let other: Vec<String> = calls
+        .iter()
+        .filter(|c| c.action != Action::Present)
+        .map(|c| format!("{} {} ({:?}: {})", c.method, c.path, c.action, c.reason))
+        .collect();
+    ensure!(other.is_empty(), "the plan would still change: {other:#?}");
+    Ok(())
+}
 
 /// A CA certificate for the cluster field (OpenBao parses it, never reaches the cluster).
 fn cluster_ca() -> String {
@@ -316,6 +354,7 @@ async fn setup_export_cli_script_builds_the_pki_on_openbao_and_runs_again() -> a
         .context("root certificate")?
         .to_owned();
     sign_and_verify(&target, dir.path(), &root_pem).await?;
+    plan_finds_everything_present(&target, &state).await?;
 
     // Second run, without the JWT: it succeeds, makes no CA, keeps the JWT.
     let before = snapshot(&target, &["pki", "pki_int"]).await?;
@@ -441,6 +480,7 @@ async fn setup_export_cli_script_with_an_external_root() -> anyhow::Result<()> {
     ensure!(out.status.success(), "{}", text(&out));
     let outside = std::fs::read_to_string(d.join("outside.pem"))?;
     sign_and_verify(&target, d, &outside).await?;
+    plan_finds_everything_present(&target, &state).await?;
 
     // And again (SIGNED_CHAIN or not): kept.
     let before = snapshot(&target, &["pki_int"]).await?;
