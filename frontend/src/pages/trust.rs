@@ -136,7 +136,7 @@ fn CaCard(issuer: TrustIssuer, now: i64) -> impl IntoView {
         <article class="card trust-ca" id=card_id data-mount=issuer.mount.clone() data-issuer=issuer.issuer_id.clone()>
             <p class="card-who">{format!("{role} · mount {}{default}", issuer.mount)}</p>
             <h3>{heading}</h3>
-            <p class="muted">{format!("Issuer {name}")}</p>
+            <p class="muted">{format!("Vault issuer {name}")}</p>
             {(!issuer.complete).then(|| view! {
                 <p class="notice-warn trust-incomplete" role="note">
                     <strong>"Chain incomplete: "</strong>

@@ -166,7 +166,7 @@ pub fn steps(platform: Platform, f: &InstallFiles) -> Vec<Step> {
                 "Rebuild the system store (/etc/ssl/certs and its bundle ca-certificates.crt):",
                 "sudo update-ca-certificates".into(),
             ),
-            say("The output ends with \"1 added\". Programs that read the system store (curl, wget, OpenSSL, Go, apt) now trust the CA; see the other tabs for browsers and runtimes with their own store."),
+            say("It reports the certificate as added. Programs that read the system store (curl, wget, OpenSSL, Go, apt) now trust the CA; see the other tabs for browsers and runtimes with their own store."),
         ],
         Platform::Rhel => vec![
             run(
