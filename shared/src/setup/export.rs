@@ -969,14 +969,13 @@ fi
     if kube {
         let cm = &state.cert_manager;
         let ca = !state.kubernetes.ca_cert.trim().is_empty();
-        let config_args = format!(
-            "kubernetes_host=\"$K8S_HOST\"{} disable_local_ca_jwt=true",
-            if ca {
-                " kubernetes_ca_cert=\"$K8S_CA_CERT\""
-            } else {
-                ""
-            }
-        );
+        let mut args = vec!["kubernetes_host=\"$K8S_HOST\""];
+        if ca {
+            args.push("kubernetes_ca_cert=\"$K8S_CA_CERT\"");
+        }
+        args.push("disable_local_ca_jwt=true");
+        let with_jwt = args.join(" \\\n      ") + " \\\n      token_reviewer_jwt=-";
+        let without_jwt = args.join(" \\\n    ");
         let _ = write!(
             out,
             r#"
@@ -997,9 +996,11 @@ have_ca=$(vault read -field=kubernetes_ca_cert "auth/$AUTH_MOUNT/config" 2>/dev/
 if [ -n "${{KUBERNETES_REVIEWER_JWT:-}}" ]; then
   # The JWT goes through standard input, never on a command line.
   printf '%s' "$KUBERNETES_REVIEWER_JWT" |
-    vault write "auth/$AUTH_MOUNT/config" {config_args} token_reviewer_jwt=-
+    vault write "auth/$AUTH_MOUNT/config" \
+      {with_jwt}
 elif [ "$have_host" != "$K8S_HOST" ] || [ "$have_ca" != "$K8S_CA_CERT" ]; then
-  vault write "auth/$AUTH_MOUNT/config" {config_args} </dev/null
+  vault write "auth/$AUTH_MOUNT/config" \
+    {without_jwt} </dev/null
 else
   echo "auth/$AUTH_MOUNT/config: the same host and CA certificate: kept (set KUBERNETES_REVIEWER_JWT to send a new JWT)"
 fi

@@ -156,9 +156,16 @@ have_ca=$(vault read -field=kubernetes_ca_cert "auth/$AUTH_MOUNT/config" 2>/dev/
 if [ -n "${KUBERNETES_REVIEWER_JWT:-}" ]; then
   # The JWT goes through standard input, never on a command line.
   printf '%s' "$KUBERNETES_REVIEWER_JWT" |
-    vault write "auth/$AUTH_MOUNT/config" kubernetes_host="$K8S_HOST" kubernetes_ca_cert="$K8S_CA_CERT" disable_local_ca_jwt=true token_reviewer_jwt=-
+    vault write "auth/$AUTH_MOUNT/config" \
+      kubernetes_host="$K8S_HOST" \
+      kubernetes_ca_cert="$K8S_CA_CERT" \
+      disable_local_ca_jwt=true \
+      token_reviewer_jwt=-
 elif [ "$have_host" != "$K8S_HOST" ] || [ "$have_ca" != "$K8S_CA_CERT" ]; then
-  vault write "auth/$AUTH_MOUNT/config" kubernetes_host="$K8S_HOST" kubernetes_ca_cert="$K8S_CA_CERT" disable_local_ca_jwt=true </dev/null
+  vault write "auth/$AUTH_MOUNT/config" \
+    kubernetes_host="$K8S_HOST" \
+    kubernetes_ca_cert="$K8S_CA_CERT" \
+    disable_local_ca_jwt=true </dev/null
 else
   echo "auth/$AUTH_MOUNT/config: the same host and CA certificate: kept (set KUBERNETES_REVIEWER_JWT to send a new JWT)"
 fi
