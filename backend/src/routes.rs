@@ -21,6 +21,7 @@ pub fn app(state: AppState) -> Router {
                 .fallback(session::method_not_allowed),
         )
         .route("/api/setup/verify", post(setup::verify))
+        .route("/api/setup/export/{kind}", post(setup::export))
         .route("/api/trust", get(trust::index))
         .route("/ca/{*path}", get(trust::download))
         .route("/v1/{*path}", any(vault::handle))

@@ -3,14 +3,16 @@
 //! caller's child, so it dies with the caller's token), asks `sys/capabilities` what
 //! it may do on the role's sign path, signs the browser's throw-away CSR through the role, revokes it, and judges
 //! the answer with `shared::setup::verify` — the token never reaches page script.
+//! `export/{kind}` renders the wizard's state as Terraform, a `vault` CLI script,
+//! Kubernetes YAML or a cert-manager approver-policy (`shared::setup::export`).
 //! The caller authenticates as on `/v1/*`:
 //! the session cookie (with its CSRF header) or its own `X-Vault-Token`.
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -235,4 +237,62 @@ async fn sign_with(
         ca_chain: signed.ca_chain,
         ..VerifyReport::from_checks(checks)
     })
+}
+/// `POST /api/setup/export/{kind}` with `{"state": ..., "ca_chain": "..."}`.
+#[derive(Debug, Deserialize)]
+pub struct ExportRequest {
+    pub state: WizardState,
+    /// The CA chain (PEM) for cert-manager's `caBundle` and the trust-manager Bundle.
+    #[serde(default)]
+    pub ca_chain: String,
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Err(res) = caller_token(&state, &headers) {
+        return res;
+    }
+    let req: ExportRequest = match json_body(&headers, body, "export") {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    let (text, file, content_type) = match kind.as_str() {
+        "terraform" => (
+            shared::setup::export::terraform(&req.state),
+            "pki-console-setup.tf",
+            "text/plain; charset=utf-8",
+        ),
+        "cli" => (
+            shared::setup::export::cli_script(&req.state),
+            "pki-console-setup.sh",
+            "text/x-shellscript; charset=utf-8",
+        ),
+        "yaml" => (
+            shared::setup::export::yaml_bundle(&req.state, &req.ca_chain),
+            "pki-console-cert-manager.yaml",
+            "application/yaml; charset=utf-8",
+        ),
+        "approver-policy" => (
+            shared::setup::export::approver_policy_yaml(&req.state),
+            "pki-console-approver-policy.yaml",
+            "application/yaml; charset=utf-8",
+        ),
+        _ => {
+            return error(
+                StatusCode::NOT_FOUND,
+                vec!["no such export: use terraform, cli, yaml or approver-policy".into()],
+            );
+        }
+    };
+    let mut res = text.into_response();
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
 }

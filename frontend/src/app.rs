@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
-use leptos_router::StaticSegment;
+use leptos_router::{ParamSegment, StaticSegment};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
 use shared::nav;
@@ -38,6 +38,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=StaticSegment(nav::OVERVIEW.path) view=pages::overview::Overview/>
                     <Route path=StaticSegment(nav::SETUP.path) view=|| view! { <RequireSession><pages::setup::Setup/></RequireSession> }/>
+                    <Route path=(StaticSegment(nav::SETUP.path), ParamSegment("step")) view=|| view! { <RequireSession><pages::setup::Setup/></RequireSession> }/>
                     <Route path=StaticSegment(nav::REQUEST.path) view=|| view! { <RequireSession><pages::request::Request/></RequireSession> }/>
                     <Route path=StaticSegment(nav::CERTIFICATES.path) view=|| view! { <RequireSession><pages::certificates::Certificates/></RequireSession> }/>
                     <Route path=StaticSegment(nav::KUBERNETES.path) view=|| view! { <RequireSession><pages::kubernetes::Kubernetes/></RequireSession> }/>

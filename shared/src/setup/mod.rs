@@ -23,7 +23,7 @@ use crate::pki::duration::parse_duration;
 use crate::pki::role::{Role, is_valid_role_name};
 
 /// The wizard's steps, in order; each has its own route `/setup/<slug>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
     Root,
@@ -370,12 +370,18 @@ impl WizardState {
         format!("{}/sign/{}", self.int_mount(), self.role.name)
     }
 
-    /// The policy the wizard proposes: sign (and issue) with the role, nothing else.
+    /// The policy the wizard proposes: sign with the role, and read what the request page
+    /// needs to offer it (the role's rules, the PKI mounts); nothing else.
     pub fn generated_policy(&self) -> String {
         format!(
-            "# Written by the PKI Console setup wizard: sign with role \"{role}\" only.\n\
+            "# Written by the PKI Console setup wizard for role \"{role}\".\n\
+             # Sign CSRs with the role (cert-manager, the console's request page):\n\
              path \"{int}/sign/{role}\" {{\n  capabilities = [\"create\", \"update\"]\n}}\n\n\
-             path \"{int}/issue/{role}\" {{\n  capabilities = [\"create\", \"update\"]\n}}\n",
+             # Read the role's rules, so the request page checks names before sending:\n\
+             path \"{int}/roles/{role}\" {{\n  capabilities = [\"read\"]\n}}\n\n\
+             path \"{int}/roles\" {{\n  capabilities = [\"list\"]\n}}\n\n\
+             # Find the PKI mounts (the request page's mount picker):\n\
+             path \"sys/mounts\" {{\n  capabilities = [\"read\"]\n}}\n",
             role = self.role.name,
             int = self.int_mount(),
         )
@@ -559,7 +565,9 @@ impl WizardState {
                     {
                         issues.push(FieldIssue::new(
                             "kubernetes.ca_cert",
-                            "paste the cluster's CA certificate in PEM (-----BEGIN CERTIFICATE-----); kubectl prints                              it with: kubectl config view --raw --minify -o                              jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d",
+                            "paste the cluster's CA certificate in PEM (-----BEGIN CERTIFICATE-----); kubectl prints it with: \
+                             kubectl config view --raw --minify -o \
+                             jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d",
                         ));
                     }
                 }

@@ -16,6 +16,7 @@ mod serving;
 mod session;
 mod setup_export;
 mod setup_plan;
+mod setup_wizard;
 mod shell;
 mod slow_clients;
 mod trust;

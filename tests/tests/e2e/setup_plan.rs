@@ -426,3 +426,60 @@ async fn an_external_root_waits_then_imports_the_outside_chain() -> anyhow::Resu
     ])?;
     Ok(())
 }
+
+#[tokio::test]
+async fn exports_are_served_as_named_files_to_a_signed_in_caller() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let target = Target::engine(&server)?;
+    let root = target.root_token.clone();
+    let body = serde_json::to_vec(&json!({"state": state(&target), "ca_chain": ""}))?;
+    for (kind, file, needle) in [
+        (
+            "terraform",
+            "pki-console-setup.tf",
+            "vault_pki_secret_backend_role",
+        ),
+        ("cli", "pki-console-setup.sh", "set -euo pipefail"),
+        ("yaml", "pki-console-cert-manager.yaml", "kind: Issuer"),
+        (
+            "approver-policy",
+            "pki-console-approver-policy.yaml",
+            "CertificateRequestPolicy",
+        ),
+    ] {
+        let res = tests::http::send(
+            Method::POST,
+            &server.url(&format!("/api/setup/export/{kind}")),
+            &[
+                ("x-vault-token", &root),
+                ("content-type", "application/json"),
+            ],
+            body.clone(),
+        )
+        .await?;
+        ensure!(res.status.as_u16() == 200, "{kind}: {}", res.text());
+        let disposition = res.header("content-disposition").unwrap_or_default();
+        ensure!(disposition.contains(file), "{kind}: {disposition}");
+        ensure!(res.text().contains(needle), "{kind}: {}", res.text());
+    }
+    let unknown = tests::http::send(
+        Method::POST,
+        &server.url("/api/setup/export/zip"),
+        &[
+            ("x-vault-token", &root),
+            ("content-type", "application/json"),
+        ],
+        body.clone(),
+    )
+    .await?;
+    ensure!(unknown.status.as_u16() == 404, "{}", unknown.text());
+    let anonymous = tests::http::send(
+        Method::POST,
+        &server.url("/api/setup/export/cli"),
+        &[("content-type", "application/json")],
+        body,
+    )
+    .await?;
+    ensure!(anonymous.status.as_u16() == 401, "{}", anonymous.text());
+    Ok(())
+}

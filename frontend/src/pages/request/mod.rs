@@ -3,7 +3,7 @@
 //! result is checked here (our key, a chain to the root) and the downloads are built
 //! here. The private key is never sent anywhere.
 
-mod download;
+pub(crate) mod download;
 mod form;
 mod result;
 

@@ -113,13 +113,24 @@ resource "vault_pki_secret_backend_role" "role" {
 resource "vault_policy" "sign" {
   name   = "fruits-catalog-sign"
   policy = <<EOT
-# Written by the PKI Console setup wizard: sign with role "fruits-catalog" only.
+# Written by the PKI Console setup wizard for role "fruits-catalog".
+# Sign CSRs with the role (cert-manager, the console's request page):
 path "pki_int/sign/fruits-catalog" {
   capabilities = ["create", "update"]
 }
 
-path "pki_int/issue/fruits-catalog" {
-  capabilities = ["create", "update"]
+# Read the role's rules, so the request page checks names before sending:
+path "pki_int/roles/fruits-catalog" {
+  capabilities = ["read"]
+}
+
+path "pki_int/roles" {
+  capabilities = ["list"]
+}
+
+# Find the PKI mounts (the request page's mount picker):
+path "sys/mounts" {
+  capabilities = ["read"]
 }
 EOT
 }
