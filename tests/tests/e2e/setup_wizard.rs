@@ -76,7 +76,7 @@ async fn press(browser: &Browser, label: &str) -> anyhow::Result<()> {
     let button = browser
         .client
         .find(Locator::XPath(&format!(
-            "//main//button[normalize-space()='{label}']"
+            "//main//button[normalize-space()=\"{label}\"]"
         )))
         .await
         .with_context(|| format!("no button {label:?}"))?;
@@ -87,8 +87,39 @@ async fn press(browser: &Browser, label: &str) -> anyhow::Result<()> {
 }
 
 async fn next(browser: &Browser, then: &str) -> anyhow::Result<()> {
+    all_labelled(browser).await?;
     press(browser, "Next").await?;
-    wait_heading(browser, then).await
+    wait_heading(browser, then).await?;
+    all_labelled(browser).await
+}
+
+/// Every field of the step has a label, and every error slot is tied to its field.
+async fn all_labelled(browser: &Browser) -> anyhow::Result<()> {
+    let unlabelled: Value = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('.wizard-step input, .wizard-step select, .wizard-step textarea')]
+                .filter(el => !el.labels || el.labels.length === 0).map(el => el.id || el.name)",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        unlabelled.as_array().is_some_and(Vec::is_empty),
+        "fields without a label: {unlabelled}"
+    );
+    let loose: Value = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('.wizard-step .field-error')]
+                .filter(p => !document.querySelector(`[aria-describedby~='${p.id}']`)).map(p => p.id)",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        loose.as_array().is_some_and(Vec::is_empty),
+        "errors not tied to a field: {loose}"
+    );
+    Ok(())
 }
 
 /// The wizard from `/setup` to a verified apply, on `server`, as `token`.
@@ -278,4 +309,168 @@ async fn the_wizard_works_in_front_of_openbao() -> anyhow::Result<()> {
     browser.close().await?;
     let recipe = built_recipe(&target).await?;
     issue_and_download_through(&console, &recipe, "ec:256", "fruits.testlab.local").await
+}
+
+fn openssl(args: &[&str]) -> anyhow::Result<()> {
+    let out = std::process::Command::new("openssl").args(args).output()?;
+    ensure!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// The external-root path in the page: apply stops waiting for the signed certificate,
+/// the CSR is downloaded, openssl signs it as an outside root, the chain is pasted, and a
+/// second apply completes; verify then passes with the outside root at the top.
+#[tokio::test]
+async fn an_external_root_signs_the_downloaded_csr() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let target = Target::engine(&server)?;
+    let downloads = tempfile::tempdir()?;
+    let browser = Browser::start_with(tests::BrowserOptions {
+        download_dir: Some(downloads.path().to_path_buf()),
+        network_log: false,
+    })
+    .await?;
+    sign_in(&browser, &server, &target.root_token).await?;
+    browser.client.goto(&server.url("/setup/root")).await?;
+    wait_heading(&browser, "Step 1 of 8: Root CA").await?;
+    let external = browser
+        .client
+        .find(Locator::Id("f-root-mode-external"))
+        .await?;
+    external.send_keys(" ").await?;
+    browser
+        .wait_for(
+            "return !!document.getElementById('f-root-external-chain-pem')",
+            WAIT,
+        )
+        .await?;
+    // Without Kubernetes auth: the PKI only.
+    browser
+        .client
+        .goto(&server.url("/setup/kubernetes"))
+        .await?;
+    wait_heading(&browser, "Kubernetes auth").await?;
+    browser
+        .client
+        .find(Locator::Id("f-kubernetes-enabled"))
+        .await?
+        .send_keys(" ")
+        .await?;
+    browser.client.goto(&server.url("/setup/review")).await?;
+    wait_heading(&browser, "Review and apply").await?;
+    press(&browser, "Make the plan").await?;
+    browser
+        .wait_for("return document.querySelectorAll('.plan-call').length > 0 && !document.body.innerText.includes('Reading what')", WAIT)
+        .await?;
+    press(&browser, "Apply").await?;
+    browser
+        .wait_for("return document.body.innerText.includes('Download the CSR and upload the signed certificate')", WAIT)
+        .await
+        .context("apply did not stop to wait for the signed certificate")?;
+    browser
+        .client
+        .find(Locator::XPath(
+            "//a[contains(., 'Download the CSR and upload')]",
+        ))
+        .await?
+        .click()
+        .await?;
+    wait_heading(&browser, "Root CA").await?;
+    press(&browser, "Download the intermediate's CSR").await?;
+    let csr = tests::downloaded(downloads.path(), "pki-console-intermediate.csr").await?;
+
+    let dir = tempfile::tempdir()?;
+    let p = |f: &str| dir.path().join(f).to_string_lossy().into_owned();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &p("root.key"),
+        "-out",
+        &p("root.pem"),
+        "-days",
+        "30",
+        "-subj",
+        "/CN=Outside Root",
+    ])?;
+    std::fs::write(
+        p("ext.cnf"),
+        "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n",
+    )?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr.to_string_lossy(),
+        "-CA",
+        &p("root.pem"),
+        "-CAkey",
+        &p("root.key"),
+        "-CAcreateserial",
+        "-days",
+        "20",
+        "-extfile",
+        &p("ext.cnf"),
+        "-out",
+        &p("int.pem"),
+    ])?;
+    let chain = format!(
+        "{}{}",
+        std::fs::read_to_string(p("int.pem"))?,
+        std::fs::read_to_string(p("root.pem"))?
+    );
+    let area = browser
+        .client
+        .find(Locator::Id("f-root-external-chain-pem"))
+        .await?;
+    area.clear().await?;
+    area.send_keys(&chain).await?;
+
+    browser.client.goto(&server.url("/setup/review")).await?;
+    wait_heading(&browser, "Review and apply").await?;
+    press(&browser, "Make the plan").await?;
+    browser
+        .wait_for("return [...document.querySelectorAll('.plan-call')].some(li => li.innerText.includes('set-signed') && li.dataset.action === 'create')", WAIT)
+        .await
+        .context("the plan does not import the uploaded chain")?;
+    press(&browser, "Apply").await?;
+    browser
+        .wait_for("return document.body.innerText.includes('Applied. Verify it below.') || !!document.querySelector('.error-panel')", WAIT)
+        .await?;
+    let failed: Value = browser
+        .client
+        .execute(
+            "const e = document.querySelector('.error-panel'); return e ? e.innerText : null",
+            vec![],
+        )
+        .await?;
+    ensure!(failed.is_null(), "apply failed: {failed}");
+    press(&browser, "Verify").await?;
+    browser
+        .wait_for("return document.body.innerText.includes('Verified: the recipe works end to end.') || document.body.innerText.includes('Verification failed')", WAIT)
+        .await?;
+    let text: Value = browser
+        .client
+        .execute("return document.body.innerText", vec![])
+        .await?;
+    let text = text.as_str().unwrap_or_default();
+    ensure!(
+        text.contains("Verified: the recipe works end to end."),
+        "{text}"
+    );
+    ensure!(
+        text.contains("CN=Outside Root"),
+        "the chain ends at the outside root: {text}"
+    );
+    browser.close().await?;
+    Ok(())
 }
