@@ -70,10 +70,22 @@ fn Empty(index: TrustIndex) -> impl IntoView {
     } else {
         index.mounts.join(", ")
     };
+    // Nothing shown because Vault could not be reached is no "no CA yet" (the server's
+    // words for that: "... could not be asked ...", "... could not be read ...").
+    let unreadable = index.problems.iter().any(|p| p.contains("could not be"));
     view! {
         <section class="notice" role="status" data-testid="trust-empty">
-            <h2>"No published CA yet"</h2>
-            <p>"An admin runs " <a href=nav::SETUP.path>"Setup"</a> " (or creates a root and intermediate CA with the vault CLI); the CA appears here as soon as it exists."</p>
+            {if unreadable {
+                view! {
+                    <h2>"The CAs could not be read"</h2>
+                    <p>"The console could not reach Vault for the published mounts' issuers (details below). Check that Vault is up and unsealed, then reload."</p>
+                }.into_any()
+            } else {
+                view! {
+                    <h2>"No published CA yet"</h2>
+                    <p>"An admin runs " <a href=nav::SETUP.path>"Setup"</a> " (or creates a root and intermediate CA with the vault CLI); the CA appears here as soon as it exists."</p>
+                }.into_any()
+            }}
             <p class="muted">{format!("Published mounts looked at: {mounts}.")}</p>
             <Problems problems=index.problems/>
         </section>

@@ -951,3 +951,44 @@ async fn an_external_root_not_imported_and_only_named_mounts() -> anyhow::Result
     );
     browser.close().await
 }
+
+/// A Vault that cannot be reached is said in words (not "no CA yet"), on the API and the
+/// page; downloads are a clean 404.
+#[tokio::test]
+async fn an_unreachable_vault_is_said_in_words() -> anyhow::Result<()> {
+    let dead = format!("http://127.0.0.1:{}", free_port()?);
+    let console = Server::upstream(&dead, &["--upstream-connect-timeout", "500ms"]).await?;
+    let idx = index(&console).await?;
+    ensure!(
+        idx.issuers.is_empty() && idx.mounts == vec!["pki", "pki_int"],
+        "{idx:#?}"
+    );
+    ensure!(
+        idx.problems
+            .iter()
+            .any(|p| p.contains("could not be asked")),
+        "{:?}",
+        idx.problems
+    );
+    let res = http::get(&console.url("/ca/pki/default/chain.pem")).await?;
+    ensure!(res.status == 404, "{}", res.status);
+    let browser = Browser::start().await?;
+    browser.client.goto(&console.url(nav::TRUST.path)).await?;
+    browser
+        .wait_for(
+            "return !!document.querySelector('[data-testid=trust-empty]')",
+            WAIT,
+        )
+        .await?;
+    let text = browser
+        .client
+        .find(Locator::Css("main"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        text.contains("The CAs could not be read") && text.contains("could not be asked"),
+        "{text}"
+    );
+    browser.close().await
+}
