@@ -216,6 +216,11 @@ pub(crate) async fn issue_and_download_through(
     assert_eq!(cert_pub, key_pub, "the key matches the certificate");
     let text = openssl(&["x509", "-in", &s(&cert_path), "-noout", "-text"])?;
     assert!(text.contains(&format!("DNS:{cn}")), "{text}");
+    // The role's max_ttl is 10 minutes: the certificate ends within them.
+    assert!(
+        openssl(&["x509", "-in", &s(&cert_path), "-noout", "-checkend", "610"]).is_err(),
+        "the certificate outlives the role's 10 minutes"
+    );
     let enc_pub = openssl(&[
         "pkey",
         "-in",
