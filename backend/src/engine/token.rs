@@ -299,7 +299,9 @@ fn live_in(
 /// last request still runs, and sees `num_uses` -1. Dead tokens read as absent.
 pub fn lookup(engine: &Engine, token: &str, now: i64) -> Result<Option<TokenEntry>, EngineError> {
     let h = hash(token);
-    Ok(engine.store.atomic(|tx| {
+    // Usually a read (no use to count, nothing expired): then it never waits for a write
+    // batch; `read_or_write` runs it on the writer as soon as it writes.
+    Ok(engine.store.read_or_write(|tx| {
         let Some(mut entry) = live_in(tx, &h, now)? else {
             return Ok(None);
         };
@@ -319,7 +321,7 @@ pub fn lookup(engine: &Engine, token: &str, now: i64) -> Result<Option<TokenEntr
 /// The live entry for `token`, without counting a use (`lookup`, `revoke`).
 fn peek(engine: &Engine, token: &str, now: i64) -> Result<Option<TokenEntry>, EngineError> {
     let h = hash(token);
-    Ok(engine.store.atomic(|tx| live_in(tx, &h, now))?)
+    Ok(engine.store.read_or_write(|tx| live_in(tx, &h, now))?)
 }
 
 /// Revokes a token and every descendant, in the caller's transaction.
