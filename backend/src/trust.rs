@@ -27,6 +27,9 @@ use crate::error::error;
 /// Mounts upstream mode tries when `--trust-mounts` is unset: the recipe's.
 const UPSTREAM_DEFAULT_MOUNTS: [&str; 2] = ["pki", "pki_int"];
 
+/// Most issuers read per mount: a public request never fans out into more Vault calls.
+const MAX_ISSUERS: usize = 32;
+
 /// Longest request path `/ca/...` looks at; longer ones are refused unread.
 const MAX_PATH: usize = 512;
 
@@ -463,6 +466,7 @@ async fn read_mount(state: &AppState, mount: &str) -> Result<Vec<IssuerRead>, St
         .flatten()
         .filter_map(|k| k.as_str())
         .filter(|k| trust::is_safe_segment(k))
+        .take(MAX_ISSUERS)
         .map(String::from)
         .collect();
     let mut default_id = ids
