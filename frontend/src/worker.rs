@@ -1,6 +1,7 @@
 //! The crypto worker: key generation, CSR building, certificate checks and bundle
-//! building run in a module Web Worker (`/plugin/worker.js`, the same WASM as the
-//! embeddable plugin), so the page never freezes, even for RSA-4096.
+//! building run in a module Web Worker (`/plugin/worker.js`), so the page never freezes,
+//! even for RSA-4096. The worker is ready once its small keygen module is loaded; it loads
+//! the embeddable plugin's WASM for the rest (see `frontend/plugin/js/worker.js`).
 //!
 //! Protocol: the worker posts `{ready: true}` once its WASM is loaded; requests are
 //! `{id, op, args}` and answers `{id, ok: true, result}` or `{id, ok: false, error}`.

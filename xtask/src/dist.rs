@@ -22,12 +22,12 @@ pub struct Budget {
     pub fetches: &'static str,
     /// Whether a file (its path in `target/dist`) is among those fetches.
     pub counts: fn(&str) -> bool,
-    /// Issue 12's figure for this page.
-    pub target: usize,
-    /// The limit `cargo xtask dist` enforces: the target once it is met; until then the
-    /// size measured when the budget was set (plus a little room), so the bundle cannot grow
-    /// unnoticed while the work to reach the target goes on.
+    /// Issue 12's figure for this page, in gzipped bytes.
     pub limit: usize,
+    /// Whether `cargo xtask dist` fails when the page is over its limit. Off while issue
+    /// 12's targets are not met (the report says by how much), so the bundle keeps building
+    /// for the work that goes on; turned on once the page is within its limit.
+    pub enforced: bool,
 }
 
 /// The console's first page load: `index.html`, the favicon and everything under
@@ -37,16 +37,16 @@ fn first_load(path: &str) -> bool {
 }
 
 /// The request page up to its first key: the first load, then the crypto worker
-/// (`/plugin/worker.js`), the module it imports (`pki-plugin.js`), wasm-bindgen's glue,
-/// its snippets and the plugin's WebAssembly.
+/// (`/plugin/worker.js`), the keygen module it starts with (`pki_keygen.js` and
+/// `pki_keygen_bg.wasm`) and the plugin's snippets. The whole plugin (`pki-plugin.js`,
+/// `pki_plugin.js`, `pki_plugin_bg.wasm`) comes after the first key (the worker starts
+/// loading it then, for the certificate check and the downloads), or before it only for an
+/// Ed25519 key or where WebCrypto is missing.
 fn request_page(path: &str) -> bool {
     first_load(path)
         || matches!(
             path,
-            "plugin/worker.js"
-                | "plugin/pki-plugin.js"
-                | "plugin/pki_plugin.js"
-                | "plugin/pki_plugin_bg.wasm"
+            "plugin/worker.js" | "plugin/pki_keygen.js" | "plugin/pki_keygen_bg.wasm"
         )
         || path.starts_with("plugin/snippets/")
 }
@@ -57,15 +57,15 @@ pub const BUDGETS: &[Budget] = &[
         name: "first load",
         fetches: "index.html, favicon, boot js, app js, app wasm, css",
         counts: first_load,
-        target: 200_000,
-        limit: 360_000,
+        limit: 200_000,
+        enforced: false,
     },
     Budget {
         name: "request page",
-        fetches: "first load + worker.js, pki-plugin.js, pki_plugin.js, pki_plugin_bg.wasm",
+        fetches: "first load + worker.js, pki_keygen.js, pki_keygen_bg.wasm (until the first key)",
         counts: request_page,
-        target: 400_000,
-        limit: 840_000,
+        limit: 400_000,
+        enforced: false,
     },
 ];
 
@@ -76,8 +76,8 @@ pub struct Measured {
     pub fetches: &'static str,
     pub files: usize,
     pub gzip: usize,
-    pub target: usize,
     pub limit: usize,
+    pub enforced: bool,
 }
 
 /// Measures every budget over `files` (path in the bundle, gzipped size).
@@ -95,8 +95,8 @@ pub fn measure(budgets: &[Budget], files: &[(String, usize)]) -> Vec<Measured> {
                 fetches: b.fetches,
                 files: counted.len(),
                 gzip: counted.iter().sum(),
-                target: b.target,
                 limit: b.limit,
+                enforced: b.enforced,
             }
         })
         .collect()
@@ -106,20 +106,21 @@ pub fn measure(budgets: &[Budget], files: &[(String, usize)]) -> Vec<Measured> {
 pub fn report(measured: &[Measured]) -> String {
     let mut out = String::from("download budgets (gzipped bytes as served; 1 KB = 1000 bytes):\n");
     for m in measured {
-        let state = if m.gzip > m.limit {
-            "OVER THE LIMIT"
-        } else {
-            "within the limit"
+        let state = match (m.gzip > m.limit, m.enforced) {
+            (false, _) => "within budget".to_string(),
+            (true, true) => format!("OVER BUDGET by {} B", m.gzip - m.limit),
+            (true, false) => format!(
+                "OVER BUDGET by {} B (reported, not yet enforced: issue 12)",
+                m.gzip - m.limit
+            ),
         };
-        let target = if m.gzip <= m.target { "met" } else { "NOT met" };
         out.push_str(&format!(
-            "  {:<13} {:>2} files {:>9} B = {:>6.1} KB   limit {:>6.1} KB: {state}; issue 12 target {:.0} KB: {target}\n",
+            "  {:<13} {:>2} files {:>9} B = {:>6.1} KB of {:>5.1} KB: {state}\n",
             m.name,
             m.files,
             m.gzip,
             m.gzip as f64 / 1000.0,
             m.limit as f64 / 1000.0,
-            m.target as f64 / 1000.0,
         ));
         if !m.fetches.is_empty() {
             out.push_str(&format!("                {}\n", m.fetches));
@@ -132,7 +133,7 @@ pub fn report(measured: &[Measured]) -> String {
 pub fn check(measured: &[Measured]) -> anyhow::Result<()> {
     let over: Vec<String> = measured
         .iter()
-        .filter(|m| m.gzip > m.limit)
+        .filter(|m| m.enforced && m.gzip > m.limit)
         .map(|m| {
             format!(
                 "{} is {} B gzipped, over its {} B limit",
@@ -160,24 +161,29 @@ const WASM_RUSTFLAGS: (&str, &str) = (
     "--cfg erase_components",
 );
 
+/// `cargo build` of the bundle's wasm32 code with the `wasm-release` profile; the packages
+/// are the caller's.
+fn wasm_build() -> std::process::Command {
+    let mut cmd = cargo();
+    cmd.args([
+        "build",
+        "--locked",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm-release",
+    ])
+    .env(WASM_RUSTFLAGS.0, WASM_RUSTFLAGS.1);
+    cmd
+}
+
 /// Builds the bundle and returns the folder it is in.
 pub fn build(optimise: bool) -> anyhow::Result<PathBuf> {
     check_bindgen_pin()?;
     let root = root();
     // One cargo run for both: the crates they share are built once, and the two
     // single-codegen-unit LTO links run side by side.
-    run_cmd(
-        cargo()
-            .args(["build", "--locked"])
-            .args(WEB_PACKAGES)
-            .args([
-                "--target",
-                "wasm32-unknown-unknown",
-                "--profile",
-                "wasm-release",
-            ])
-            .env(WASM_RUSTFLAGS.0, WASM_RUSTFLAGS.1),
-    )?;
+    run_cmd(wasm_build().args(WEB_PACKAGES))?;
     let out = root.join("target/wasm32-unknown-unknown/wasm-release");
 
     let work = root.join("target/dist-work");
@@ -233,12 +239,29 @@ pub fn build(optimise: bool) -> anyhow::Result<PathBuf> {
         &stage.join("plugin"),
         optimise,
     )?;
+    // The console worker's first module: the plugin without its `full` feature. Its own
+    // target directory: a package with a cdylib has no hash in its file names, so the two
+    // feature sets built into one directory would overwrite each other's `pki_plugin.wasm`
+    // and each would then be taken for fresh with the other's code.
+    let keygen_target = root.join("target/wasm-keygen");
+    run_cmd(
+        wasm_build()
+            .args(["-p", "pki-plugin", "--no-default-features", "--target-dir"])
+            .arg(&keygen_target),
+    )?;
+    bindgen_module(
+        &keygen_target.join("wasm32-unknown-unknown/wasm-release/pki_plugin.wasm"),
+        &work.join("keygen"),
+        &stage.join("plugin"),
+        "pki_keygen",
+        optimise,
+    )?;
 
     let sizes = compress_and_report(&stage)?;
     for b in BUDGETS {
         for path in [
             "plugin/worker.js",
-            "plugin/pki_plugin_bg.wasm",
+            "plugin/pki_keygen_bg.wasm",
             "index.html",
         ] {
             if (b.counts)(path) && !sizes.iter().any(|(p, _)| p == path) {
@@ -303,22 +326,7 @@ fn bindgen_and_optimise(
 /// default), its snippets if any, the hand-written `pki-plugin.js`, `pki-plugin.d.ts` and
 /// `worker.js`, and the demo page as `demo.html` + `demo.js`.
 fn build_plugin(input: &Path, work: &Path, dest: &Path, optimise: bool) -> anyhow::Result<()> {
-    const NAME: &str = "pki_plugin";
-    let wasm = bindgen_and_optimise(input, work, NAME, true, optimise)?;
-    fs::create_dir_all(dest)?;
-    let glue = fs::read_to_string(work.join(format!("{NAME}.js")))?;
-    let wasm_name = format!("{NAME}_bg.wasm");
-    if !glue.contains(&format!("new URL('{wasm_name}', import.meta.url)")) {
-        bail!(
-            "the plugin's wasm-bindgen glue does not load {wasm_name} from beside itself by default"
-        );
-    }
-    fs::write(dest.join(format!("{NAME}.js")), glue)?;
-    fs::copy(&wasm, dest.join(&wasm_name))?;
-    let snippets = work.join("snippets");
-    if snippets.is_dir() {
-        copy_tree(&snippets, &dest.join("snippets"))?;
-    }
+    bindgen_module(input, work, dest, "pki_plugin", optimise)?;
     let src = root().join("frontend/plugin");
     for (from, to) in [
         ("js/pki-plugin.js", "pki-plugin.js"),
@@ -329,6 +337,33 @@ fn build_plugin(input: &Path, work: &Path, dest: &Path, optimise: bool) -> anyho
     ] {
         fs::copy(src.join(from), dest.join(to))
             .with_context(|| format!("copy frontend/plugin/{from}"))?;
+    }
+    Ok(())
+}
+
+/// A module under a stable name in `dest`: wasm-bindgen's glue `<name>.js`, the
+/// `<name>_bg.wasm` it loads from beside itself by default, and its snippets if any.
+fn bindgen_module(
+    input: &Path,
+    work: &Path,
+    dest: &Path,
+    name: &str,
+    optimise: bool,
+) -> anyhow::Result<()> {
+    let wasm = bindgen_and_optimise(input, work, name, true, optimise)?;
+    fs::create_dir_all(dest)?;
+    let glue = fs::read_to_string(work.join(format!("{name}.js")))?;
+    let wasm_name = format!("{name}_bg.wasm");
+    if !glue.contains(&format!("new URL('{wasm_name}', import.meta.url)")) {
+        bail!(
+            "the wasm-bindgen glue {name}.js does not load {wasm_name} from beside itself by default"
+        );
+    }
+    fs::write(dest.join(format!("{name}.js")), glue)?;
+    fs::copy(&wasm, dest.join(&wasm_name))?;
+    let snippets = work.join("snippets");
+    if snippets.is_dir() {
+        copy_tree(&snippets, &dest.join("snippets"))?;
     }
     Ok(())
 }
@@ -446,9 +481,11 @@ mod tests {
             ("assets/app-0.wasm", app_wasm),
             ("assets/styles-0.css", 2_000),
             ("plugin/worker.js", 1_000),
+            ("plugin/pki_keygen.js", 9_000),
+            ("plugin/pki_keygen_bg.wasm", plugin_wasm),
             ("plugin/pki-plugin.js", 4_000),
             ("plugin/pki_plugin.js", 5_000),
-            ("plugin/pki_plugin_bg.wasm", plugin_wasm),
+            ("plugin/pki_plugin_bg.wasm", 400_000),
             ("plugin/demo.html", 600),
             ("plugin/pki-plugin.d.ts", 3_000),
         ]
@@ -462,15 +499,15 @@ mod tests {
             name: "first load",
             fetches: "",
             counts: first_load,
-            target: 200_000,
             limit: 200_000,
+            enforced: true,
         },
         Budget {
             name: "request page",
             fetches: "",
             counts: request_page,
-            target: 400_000,
             limit: 400_000,
+            enforced: true,
         },
     ];
 
@@ -478,8 +515,8 @@ mod tests {
     fn each_page_counts_what_it_fetches() {
         let m = measure(BUDGETS_200_400, &bundle(100_000, 150_000));
         assert_eq!((m[0].files, m[0].gzip), (6, 111_800));
-        // Not the demo page or the types: the request page never fetches them.
-        assert_eq!((m[1].files, m[1].gzip), (10, 111_800 + 160_000));
+        // Not the demo page, the types or the whole plugin (it comes after the first key).
+        assert_eq!((m[1].files, m[1].gzip), (9, 111_800 + 160_000));
         assert!(check(&m).is_ok());
         assert!(report(&m).contains("1 KB = 1000 bytes"));
     }
@@ -490,7 +527,7 @@ mod tests {
         assert_eq!(m[0].gzip, 200_001);
         let err = check(&m).expect_err("one byte over the first-load budget");
         assert!(err.to_string().contains("first load is 200001 B"), "{err}");
-        assert!(report(&m).contains("OVER THE LIMIT"));
+        assert!(report(&m).contains("OVER BUDGET by 1 B"));
 
         let m = measure(BUDGETS_200_400, &bundle(100_000, 278_201));
         let err = check(&m).expect_err("one byte over the request-page budget");
@@ -499,5 +536,19 @@ mod tests {
             "{err}"
         );
         assert!(!err.to_string().contains("first load"), "{err}");
+    }
+
+    #[test]
+    fn a_budget_not_yet_enforced_is_reported_only() {
+        let reported: Vec<Budget> = BUDGETS_200_400
+            .iter()
+            .map(|b| Budget {
+                enforced: false,
+                ..*b
+            })
+            .collect();
+        let m = measure(&reported, &bundle(300_000, 150_000));
+        assert!(check(&m).is_ok());
+        assert!(report(&m).contains("not yet enforced"));
     }
 }

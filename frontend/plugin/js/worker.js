@@ -11,23 +11,50 @@
 // "pkcs12" → buildPkcs12(args) (a Uint8Array, its buffer transferred),
 // "encryptKey" → encryptPrivateKey(args), "secretYaml" → kubernetesSecretYaml(args),
 // "parse" → parseCertificate(args.pem). Requests sent before `ready` wait here.
+//
+// Two modules, so the page's first key costs a small download: `ready` follows the keygen
+// module (`pki_keygen.js`, the plugin built without its `full` feature: keys and CSRs that
+// WebCrypto makes, RSA and ECDSA). The whole plugin (`pki-plugin.js`) is loaded on first
+// need: an Ed25519 key or a browser without WebCrypto (the keygen module answers null),
+// and every other operation; the worker starts loading it as soon as a key is made, so
+// the certificate check and the downloads seldom wait for it.
 
-import init, {
-  buildPkcs12,
-  encryptPrivateKey,
-  generateKeyAndCsr,
-  inspectIssued,
-  kubernetesSecretYaml,
-  parseCertificate,
-} from './pki-plugin.js';
+import initKeygen, { generateKeyAndCsr as generateWithWebCrypto } from './pki_keygen.js';
+
+let plugin = null;
+
+/** The whole plugin, loaded once (a failed load is tried again on the next call). */
+function fullPlugin() {
+  if (!plugin) {
+    plugin = import('./pki-plugin.js')
+      .then(async (m) => {
+        await m.default();
+        return m;
+      })
+      .catch((e) => {
+        plugin = null;
+        throw new Error(`the crypto engine failed to load: ${messageOf(e)}`);
+      });
+  }
+  return plugin;
+}
+
+async function generate(args) {
+  const made = await generateWithWebCrypto(args);
+  if (made !== null && made !== undefined) {
+    fullPlugin().catch(() => {}); // for what comes next; a failure is reported then
+    return made;
+  }
+  return (await fullPlugin()).generateKeyAndCsr(args);
+}
 
 const OPS = {
-  generate: (args) => generateKeyAndCsr(args),
-  inspect: (args) => inspectIssued(args),
-  pkcs12: (args) => buildPkcs12(args),
-  encryptKey: (args) => encryptPrivateKey(args),
-  secretYaml: (args) => kubernetesSecretYaml(args),
-  parse: (args) => parseCertificate(args && args.pem),
+  generate,
+  inspect: async (args) => (await fullPlugin()).inspectIssued(args),
+  pkcs12: async (args) => (await fullPlugin()).buildPkcs12(args),
+  encryptKey: async (args) => (await fullPlugin()).encryptPrivateKey(args),
+  secretYaml: async (args) => (await fullPlugin()).kubernetesSecretYaml(args),
+  parse: async (args) => (await fullPlugin()).parseCertificate(args && args.pem),
 };
 
 let state = 'loading'; // 'loading' | 'ready' | failure message
@@ -63,7 +90,7 @@ self.addEventListener('message', (ev) => {
   else answer(ev.data);
 });
 
-init().then(
+initKeygen().then(
   () => {
     state = 'ready';
     self.postMessage({ ready: true });

@@ -6,15 +6,31 @@
 //! WebCrypto does not know the algorithm, are made and used in Rust (RustCrypto, through
 //! `shared`). Works in a window and in a worker: only `globalThis.crypto` is used.
 
-use shared::pki::key::{PrivateKey, PublicKeyInfo};
+#[cfg(feature = "full")]
+use shared::pki::key::PrivateKey;
+use shared::pki::key::PublicKeyInfo;
 use shared::pki::pem::pem_encode;
 
 use crate::fields::PluginError;
-use crate::ops::{CsrRequest, Generated, finish_csr};
+use crate::ops::{CsrRequest, Generated};
 use crate::webcsr::{self, WebAlgorithm};
 
 /// A new key for `request` and its CSR.
+#[cfg(feature = "full")]
 pub async fn generate_csr(request: &CsrRequest) -> Result<Generated, PluginError> {
+    if let Some(generated) = generate_with_webcrypto(request).await? {
+        return Ok(generated);
+    }
+    let key = PrivateKey::generate(request.key.key_type, request.key.bits)
+        .map_err(|e| PluginError::from_pki("keyBits", e))?;
+    crate::ops::finish_csr(request, &key)
+}
+
+/// A new key for `request` and its CSR, both made by WebCrypto; `None` when WebCrypto
+/// cannot make this key here (no `crypto.subtle`, an algorithm it does not support).
+pub async fn generate_with_webcrypto(
+    request: &CsrRequest,
+) -> Result<Option<Generated>, PluginError> {
     if let Some(algorithm) = WebAlgorithm::for_key(request.key)
         && let Some(key) = webcrypto::generate(algorithm).await?
     {
@@ -30,21 +46,19 @@ pub async fn generate_csr(request: &CsrRequest) -> Result<Generated, PluginError
         let signature = webcrypto::sign(&key, algorithm, &info).await?;
         let csr = webcsr::assemble(&info, algorithm, &signature)?;
         let pkcs8 = webcrypto::pkcs8(key).await?;
-        return Ok(Generated {
+        return Ok(Some(Generated {
             csr_pem: pem_encode("CERTIFICATE REQUEST", &csr),
             private_key_pem: pem_encode("PRIVATE KEY", &pkcs8),
             public_key_pem: public.to_pem(),
             key_type: public.key_type,
             key_bits: public.bits,
-        });
+        }));
     }
-    let key = PrivateKey::generate(request.key.key_type, request.key.bits)
-        .map_err(|e| PluginError::from_pki("keyBits", e))?;
-    finish_csr(request, &key)
+    Ok(None)
 }
 
 /// WebCrypto's key for `algorithm` as PKCS#8, for the browser tests.
-#[cfg(all(test, target_arch = "wasm32"))]
+#[cfg(all(test, target_arch = "wasm32", feature = "full"))]
 pub async fn webcrypto_pkcs8_for_tests(
     algorithm: WebAlgorithm,
 ) -> Result<Option<shared::pki::key::Zeroizing<Vec<u8>>>, PluginError> {

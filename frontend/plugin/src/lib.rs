@@ -36,13 +36,31 @@ fn thrown(e: PluginError) -> JsError {
 }
 
 /// `generateKeyAndCsr(options)`: a new key pair and a CSR signed with it.
+#[cfg(feature = "full")]
 #[wasm_bindgen(js_name = generateKeyAndCsr)]
 pub async fn generate_key_and_csr(options: JsValue) -> Result<JsValue, JsError> {
     let request = ops::csr_request(&json_of(&options)).map_err(thrown)?;
     to_js(&keygen::generate_csr(&request).await.map_err(thrown)?)
 }
 
+/// `generateKeyAndCsr(options)` of the small keygen module (built without `full`): as the
+/// plugin's, for the keys WebCrypto makes here; `null` for any other key (Ed25519, or no
+/// `crypto.subtle`), which the caller then asks the whole plugin for.
+#[cfg(not(feature = "full"))]
+#[wasm_bindgen(js_name = generateKeyAndCsr)]
+pub async fn generate_key_and_csr(options: JsValue) -> Result<JsValue, JsError> {
+    let request = ops::csr_request(&json_of(&options)).map_err(thrown)?;
+    match keygen::generate_with_webcrypto(&request)
+        .await
+        .map_err(thrown)?
+    {
+        Some(generated) => to_js(&generated),
+        None => Ok(JsValue::NULL),
+    }
+}
+
 /// `parseCertificate(pem)`: the first certificate in `pem`, described.
+#[cfg(feature = "full")]
 #[wasm_bindgen(js_name = parseCertificate)]
 pub fn parse_certificate(pem: JsValue) -> Result<JsValue, JsError> {
     let pem = pem
@@ -52,6 +70,7 @@ pub fn parse_certificate(pem: JsValue) -> Result<JsValue, JsError> {
 }
 
 /// `inspectIssued({certificatePem, chainPems, privateKeyPem, now})`.
+#[cfg(feature = "full")]
 #[wasm_bindgen(js_name = inspectIssued)]
 pub fn inspect_issued(options: JsValue) -> Result<JsValue, JsError> {
     to_js(&ops::inspect_issued(&json_of(&options)).map_err(thrown)?)
@@ -59,25 +78,28 @@ pub fn inspect_issued(options: JsValue) -> Result<JsValue, JsError> {
 
 /// `buildPkcs12({certificatePem, chainPems, privateKeyPem, password, legacy, friendlyName})`:
 /// the .p12 file's bytes.
+#[cfg(feature = "full")]
 #[wasm_bindgen(js_name = buildPkcs12)]
 pub fn build_pkcs12(options: JsValue) -> Result<Vec<u8>, JsError> {
     ops::pkcs12(&json_of(&options)).map_err(thrown)
 }
 
 /// `encryptPrivateKey({privateKeyPem, passphrase, kdf})`: an "ENCRYPTED PRIVATE KEY" PEM.
+#[cfg(feature = "full")]
 #[wasm_bindgen(js_name = encryptPrivateKey)]
 pub fn encrypt_private_key(options: JsValue) -> Result<String, JsError> {
     ops::encrypt_key(&json_of(&options)).map_err(thrown)
 }
 
 /// `kubernetesSecretYaml({name, namespace, certificatePem, chainPems, privateKeyPem})`.
+#[cfg(feature = "full")]
 #[wasm_bindgen(js_name = kubernetesSecretYaml)]
 pub fn kubernetes_secret_yaml(options: JsValue) -> Result<String, JsError> {
     ops::secret_yaml(&json_of(&options)).map_err(thrown)
 }
 
 /// The exported functions as JS calls them, in headless Chromium.
-#[cfg(all(test, target_arch = "wasm32"))]
+#[cfg(all(test, target_arch = "wasm32", feature = "full"))]
 mod browser_tests {
     use js_sys::{Reflect, Uint8Array};
     use wasm_bindgen_test::wasm_bindgen_test;
