@@ -609,7 +609,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
 /// a CORS preflight this server never grants; and a browser's `Sec-Fetch-Site`, when
 /// present, must say the request came from this origin (or from the address bar).
 #[allow(clippy::result_large_err)]
-fn same_site_json(headers: &HeaderMap) -> Result<(), Response> {
+pub(crate) fn same_site_json(headers: &HeaderMap, what: &str) -> Result<(), Response> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -617,7 +617,9 @@ fn same_site_json(headers: &HeaderMap) -> Result<(), Response> {
     if ct.split(';').next().unwrap_or_default().trim() != "application/json" {
         return Err(error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            vec!["sign-in needs a JSON body (Content-Type: application/json)".into()],
+            vec![format!(
+                "{what} needs a JSON body (Content-Type: application/json)"
+            )],
         ));
     }
     let site = headers
@@ -627,7 +629,7 @@ fn same_site_json(headers: &HeaderMap) -> Result<(), Response> {
     if !matches!(site, "same-origin" | "none") {
         return Err(error(
             StatusCode::FORBIDDEN,
-            vec!["sign-in from another site is refused".into()],
+            vec![format!("{what} from another site is refused")],
         ));
     }
     Ok(())
@@ -650,7 +652,7 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(res) = same_site_json(&headers) {
+    if let Err(res) = same_site_json(&headers, "sign-in") {
         return res;
     }
     let body = match body {

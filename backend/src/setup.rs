@@ -10,8 +10,8 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -46,18 +46,7 @@ fn json_body<T: for<'de> Deserialize<'de>>(
     body: Result<Bytes, BytesRejection>,
     what: &str,
 ) -> Result<T, Response> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if ct.split(';').next().unwrap_or_default().trim() != "application/json" {
-        return Err(error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            vec![format!(
-                "{what} needs a JSON body (Content-Type: application/json)"
-            )],
-        ));
-    }
+    session::same_site_json(headers, what)?;
     let body = body.map_err(|rej| error(rej.status(), vec![rej.body_text()]))?;
     serde_json::from_slice(&body).map_err(|e| {
         error(

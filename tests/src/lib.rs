@@ -32,3 +32,45 @@ pub async fn downloaded(dir: &std::path::Path, name: &str) -> anyhow::Result<std
         .collect();
     anyhow::bail!("{name} was not downloaded; the folder has {have:?}")
 }
+
+/// The setup wizard's Vault calls (`shared::setup::apply`) through a [`Target`] with its
+/// root token: how the API-level wizard tests run the same plan and apply as the SPA.
+pub struct WizardApi<'a>(pub &'a Target);
+
+impl shared::setup::apply::Vault for WizardApi<'_> {
+    async fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value), String> {
+        let method = http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let reply = self
+            .0
+            .root(method, path, body.unwrap_or(serde_json::Value::Null))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((reply.status, reply.body))
+    }
+}
+
+/// A self-signed CA certificate (PEM) for the wizard's "cluster CA" field: Vault parses
+/// it and never reaches the cluster.
+pub fn cluster_ca_pem() -> String {
+    use shared::pki::cert::{self, CertSpec, KeyUsage, Subject};
+    use shared::pki::key::{KeyType, PrivateKey};
+    let key = PrivateKey::generate(KeyType::Ec, 256).expect("an EC key");
+    let spec = CertSpec {
+        serial: vec![9],
+        not_before: 0,
+        not_after: 4_000_000_000,
+        subject: Subject::with_common_name("kubernetes"),
+        is_ca: true,
+        key_usage: vec![KeyUsage::CertSign],
+        ..CertSpec::default()
+    };
+    cert::pem_encode(
+        "CERTIFICATE",
+        &cert::self_sign(&spec, &key, 0).expect("a self-signed CA"),
+    )
+}

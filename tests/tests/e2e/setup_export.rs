@@ -19,42 +19,22 @@ use std::process::{Command, Output};
 
 use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
-use shared::pki::cert::{self, CertSpec, KeyUsage, Subject};
-use shared::pki::key::{KeyType, PrivateKey};
-use shared::setup::apply::{Vault, observe_and_plan};
+use shared::pki::cert;
+use shared::setup::apply::observe_and_plan;
 use shared::setup::export::{approver_policy_yaml, cli_script, yaml_bundle};
 use shared::setup::plan::{Action, Inputs};
 use shared::setup::{RootMode, WizardState};
 use tests::Target;
+use tests::WizardApi;
 use tests::http::Method;
 use tests::openbao::OpenBao;
 
 const HOST: &str = "fruits.testlab.local";
 
-/// The wizard's own calls through a [`Target`] with its root token (as `setup_plan.rs`).
-struct Api<'a>(&'a Target);
-
-impl Vault for Api<'_> {
-    async fn call(
-        &mut self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<(u16, Value), String> {
-        let method = Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-        let reply = self
-            .0
-            .root(method, path, body.unwrap_or(Value::Null))
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok((reply.status, reply.body))
-    }
-}
-
 /// The wizard's plan against what the script built: every call already present, so the
 /// script made the same thing the wizard's apply makes.
 async fn plan_finds_everything_present(target: &Target, state: &WizardState) -> anyhow::Result<()> {
-    let (_, calls) = observe_and_plan(&mut Api(target), state, Inputs::default())
+    let (_, calls) = observe_and_plan(&mut WizardApi(target), state, Inputs::default())
         .await
         .map_err(|f| anyhow::anyhow!("{f}"))?;
     let other: Vec<String> = calls
@@ -66,28 +46,10 @@ async fn plan_finds_everything_present(target: &Target, state: &WizardState) -> 
     Ok(())
 }
 
-/// A CA certificate for the cluster field (OpenBao parses it, never reaches the cluster).
-fn cluster_ca() -> String {
-    let key = PrivateKey::generate(KeyType::Ec, 256).expect("key");
-    let spec = CertSpec {
-        serial: vec![9],
-        not_before: 0,
-        not_after: 4_000_000_000,
-        subject: Subject::with_common_name("kubernetes"),
-        is_ca: true,
-        key_usage: vec![KeyUsage::CertSign],
-        ..CertSpec::default()
-    };
-    cert::pem_encode(
-        "CERTIFICATE",
-        &cert::self_sign(&spec, &key, 0).expect("self-signed"),
-    )
-}
-
 fn state(bao: &OpenBao) -> WizardState {
     let mut s = WizardState::recipe(&bao.addr);
     s.kubernetes.host = "https://127.0.0.1:6443".into();
-    s.kubernetes.ca_cert = cluster_ca();
+    s.kubernetes.ca_cert = tests::cluster_ca_pem();
     s
 }
 
@@ -518,7 +480,7 @@ async fn setup_export_hostile_values_reach_the_cli_as_values() -> anyhow::Result
         m = marker.display()
     );
     let mut state = WizardState::recipe("https://pki.testlab.local");
-    state.kubernetes.ca_cert = cluster_ca();
+    state.kubernetes.ca_cert = tests::cluster_ca_pem();
     state.root.common_name = evil.clone();
     state.intermediate.common_name = format!("@{evil}");
     state.kubernetes.host = format!("https://k8s/{evil}");

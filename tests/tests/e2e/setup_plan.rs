@@ -10,60 +10,21 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, ensure};
 use serde_json::{Value, json};
-use shared::setup::apply::{Progress, Vault, apply, observe_and_plan};
+use shared::setup::apply::{Progress, apply, observe_and_plan};
 use shared::setup::plan::{Action, Inputs};
 use shared::setup::verify::VerifyReport;
 use shared::setup::{RootMode, WizardState};
+use tests::WizardApi;
 use tests::http::Method;
 use tests::openbao::OpenBao;
 use tests::{Server, Target, recipe};
-
-/// The wizard's calls through a [`Target`] with its root token.
-struct Api<'a>(&'a Target);
-
-impl Vault for Api<'_> {
-    async fn call(
-        &mut self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<(u16, Value), String> {
-        let method = Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-        let reply = self
-            .0
-            .root(method, path, body.unwrap_or(Value::Null))
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok((reply.status, reply.body))
-    }
-}
 
 fn state(target: &Target) -> WizardState {
     let mut s = WizardState::recipe(&target.base);
     // Any https address and CA: Vault stores them without reaching the cluster.
     s.kubernetes.host = "https://127.0.0.1:6443".into();
-    s.kubernetes.ca_cert = cluster_ca();
+    s.kubernetes.ca_cert = tests::cluster_ca_pem();
     s
-}
-
-/// A CA certificate for the cluster field (Vault parses it).
-fn cluster_ca() -> String {
-    use shared::pki::cert::{self, CertSpec, KeyUsage, Subject};
-    use shared::pki::key::{KeyType, PrivateKey};
-    let key = PrivateKey::generate(KeyType::Ec, 256).expect("key");
-    let spec = CertSpec {
-        serial: vec![7],
-        not_before: 0,
-        not_after: 4_000_000_000,
-        subject: Subject::with_common_name("kubernetes"),
-        is_ca: true,
-        key_usage: vec![KeyUsage::CertSign],
-        ..CertSpec::default()
-    };
-    cert::pem_encode(
-        "CERTIFICATE",
-        &cert::self_sign(&spec, &key, 0).expect("self-signed"),
-    )
 }
 
 /// What apply is meant to leave alone on a second run: the reads of each object.
@@ -105,7 +66,7 @@ async fn snapshot(target: &Target) -> anyhow::Result<Value> {
 }
 
 async fn run(target: &Target, state: &WizardState) -> anyhow::Result<Vec<(String, Action)>> {
-    let mut api = Api(target);
+    let mut api = WizardApi(target);
     let (_, calls) = observe_and_plan(&mut api, state, Inputs::default())
         .await
         .map_err(|f| anyhow::anyhow!("{f}"))?;
@@ -174,7 +135,7 @@ async fn a_rejected_policy_stops_apply_there_and_the_fixed_plan_completes() -> a
         "path \"{}\" {{ capabilities = [\"update\"] }}\npath \"x\" {{ capabilities = ",
         state.sign_path()
     );
-    let mut api = Api(&target);
+    let mut api = WizardApi(&target);
     let (_, calls) = observe_and_plan(&mut api, &state, Inputs::default())
         .await
         .map_err(|f| anyhow::anyhow!("{f}"))?;
@@ -321,7 +282,7 @@ async fn an_external_root_waits_then_imports_the_outside_chain() -> anyhow::Resu
     let mut state = state(&target);
     state.root.mode = RootMode::External;
     state.kubernetes.enabled = false;
-    let mut api = Api(&target);
+    let mut api = WizardApi(&target);
     let (_, calls) = observe_and_plan(&mut api, &state, Inputs::default())
         .await
         .map_err(|f| anyhow::anyhow!("{f}"))?;

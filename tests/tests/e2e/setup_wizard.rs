@@ -19,23 +19,6 @@ use crate::request::{issue_and_download_through, sign_in};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A CA certificate for the cluster field.
-fn cluster_ca() -> String {
-    use shared::pki::cert::{self, CertSpec, KeyUsage, Subject};
-    use shared::pki::key::{KeyType, PrivateKey};
-    let key = PrivateKey::generate(KeyType::Ec, 256).expect("key");
-    let spec = CertSpec {
-        serial: vec![9],
-        not_before: 0,
-        not_after: 4_000_000_000,
-        subject: Subject::with_common_name("kubernetes"),
-        is_ca: true,
-        key_usage: vec![KeyUsage::CertSign],
-        ..CertSpec::default()
-    };
-    cert::pem_encode("CERTIFICATE", &cert::self_sign(&spec, &key, 0).expect("ca"))
-}
-
 async fn heading(browser: &Browser) -> anyhow::Result<String> {
     Ok(browser
         .client
@@ -169,7 +152,7 @@ async fn run_wizard(browser: &Browser, server: &Server, token: &str) -> anyhow::
     next(browser, "Step 5 of 8: Policy").await?;
     next(browser, "Step 6 of 8: Kubernetes auth").await?;
     type_into(browser, "f-kubernetes-host", "https://127.0.0.1:6443").await?;
-    type_into(browser, "f-kubernetes-ca-cert", &cluster_ca()).await?;
+    type_into(browser, "f-kubernetes-ca-cert", &tests::cluster_ca_pem()).await?;
 
     // A reload keeps the draft (session storage), but never the reviewer JWT.
     browser.client.refresh().await?;

@@ -54,7 +54,10 @@ impl LogicalBackend for Kubernetes {
         mount: &Mount,
         rel: &str,
     ) -> Result<Option<bool>, EngineError> {
-        exists(engine, mount, rel)
+        match rel.split('/').collect::<Vec<_>>().as_slice() {
+            ["role", name] => Ok(Some(role::exists(engine, mount, name)?)),
+            _ => Ok(None),
+        }
     }
 
     fn handle(
@@ -64,15 +67,20 @@ impl LogicalBackend for Kubernetes {
         rel: &str,
         req: &Request,
     ) -> Result<Response, EngineError> {
-        handle(engine, mount, rel, req)
-    }
-}
-
-/// Existence checks for writes: a role is created or updated; `config` is always an update.
-fn exists(engine: &Engine, mount: &Mount, rel: &str) -> Result<Option<bool>, EngineError> {
-    match rel.split('/').collect::<Vec<_>>().as_slice() {
-        ["role", name] => Ok(Some(role::exists(engine, mount, name)?)),
-        _ => Ok(None),
+        let op = req.operation;
+        let write = matches!(op, Operation::Create | Operation::Update);
+        match rel.split('/').collect::<Vec<_>>().as_slice() {
+            ["login"] if write => login(engine, mount, req),
+            ["config"] => match op {
+                Operation::Read => config::read(engine, mount),
+                _ if write => config::write(engine, mount, &req.data),
+                _ => Err(EngineError::Unsupported),
+            },
+            ["role"] if op == Operation::List => role::list(engine, mount),
+            ["role", name] => role::handle(engine, mount, name, op, &req.data),
+            ["login"] | ["role"] => Err(EngineError::Unsupported),
+            _ => Err(EngineError::no_route(&req.path)),
+        }
     }
 }
 
@@ -85,28 +93,6 @@ const SPECIAL_PATHS: SpecialPaths = SpecialPaths {
     }],
     sudo: &[],
 };
-
-fn handle(
-    engine: &Engine,
-    mount: &Mount,
-    rel: &str,
-    req: &Request,
-) -> Result<Response, EngineError> {
-    let op = req.operation;
-    let write = matches!(op, Operation::Create | Operation::Update);
-    match rel.split('/').collect::<Vec<_>>().as_slice() {
-        ["login"] if write => login(engine, mount, req),
-        ["config"] => match op {
-            Operation::Read => config::read(engine, mount),
-            _ if write => config::write(engine, mount, &req.data),
-            _ => Err(EngineError::Unsupported),
-        },
-        ["role"] if op == Operation::List => role::list(engine, mount),
-        ["role", name] => role::handle(engine, mount, name, op, &req.data),
-        ["login"] | ["role"] => Err(EngineError::Unsupported),
-        _ => Err(EngineError::no_route(&req.path)),
-    }
-}
 
 /// A login refused by the cluster (or by a mismatch with its answer): Vault logs the
 /// reason and answers "permission denied".

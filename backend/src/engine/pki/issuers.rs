@@ -393,12 +393,12 @@ fn key_from_request(data: &Map<String, Value>) -> Result<PrivateKey, EngineError
     PrivateKey::generate(key_type, bits).map_err(pki_error)
 }
 
-/// An `exported` CA key as the answer shows it: PEM (Vault's form, or PKCS#8 with
-/// `private_key_format=pkcs8`) and its type.
-fn exported_key(
+/// A key the server made, as the answer shows it (an `exported` CA, `issue`): PEM
+/// (Vault's form, or PKCS#8 with `private_key_format=pkcs8`) and its type.
+pub fn exported_key(
     key: &PrivateKey,
     data: &Map<String, Value>,
-) -> Result<(Option<String>, Option<String>), EngineError> {
+) -> Result<(String, String), EngineError> {
     let pkcs8 = field_str(data, "private_key_format").as_deref() == Some("pkcs8");
     let pem = if pkcs8 {
         key.to_pkcs8_pem()
@@ -406,10 +406,17 @@ fn exported_key(
         key.to_vault_pem()
     }
     .map_err(pki_error)?;
-    Ok((
-        Some(pem.as_str().to_owned()),
-        Some(key.key_type().as_str().to_owned()),
-    ))
+    Ok((pem.as_str().to_owned(), key.key_type().as_str().to_owned()))
+}
+
+/// The generate calls' `:type` and their fields.
+fn check_generate(kind: &str, data: &Map<String, Value>) -> Result<(), EngineError> {
+    if !matches!(kind, "internal" | "exported" | "existing") {
+        return Err(EngineError::bad(format!(
+            "unknown type \"{kind}\": use internal, exported or existing"
+        )));
+    }
+    fields::validate_each(data, &[CA_FIELDS, GENERATE_FIELDS]).map_err(field_error)
 }
 
 fn format_cert(der: &[u8], format: &str) -> String {
@@ -435,12 +442,7 @@ pub fn generate_root(
     kind: &str,
     data: &Map<String, Value>,
 ) -> Result<Response, EngineError> {
-    if !matches!(kind, "internal" | "exported" | "existing") {
-        return Err(EngineError::bad(format!(
-            "unknown type \"{kind}\": use internal, exported or existing"
-        )));
-    }
-    fields::validate_each(data, &[CA_FIELDS, GENERATE_FIELDS]).map_err(field_error)?;
+    check_generate(kind, data)?;
     let format = response_format(data)?;
     let cn = field_str(data, "common_name").unwrap_or_default();
     if cn.is_empty() {
@@ -526,11 +528,10 @@ pub fn generate_root(
         );
     }
     let cert_text = format_cert(&der, &format);
-    let (private_key, private_key_type) = if kind == "exported" {
-        exported_key(&key, data)?
-    } else {
-        (None, None)
-    };
+    let exported = (kind == "exported")
+        .then(|| exported_key(&key, data))
+        .transpose()?;
+    let (private_key, private_key_type) = exported.unzip();
     let root = api::GeneratedRoot {
         certificate: cert_text.clone(),
         issuing_ca: cert_text,
@@ -602,12 +603,7 @@ pub fn generate_intermediate(
     kind: &str,
     data: &Map<String, Value>,
 ) -> Result<Response, EngineError> {
-    if !matches!(kind, "internal" | "exported" | "existing") {
-        return Err(EngineError::bad(format!(
-            "unknown type \"{kind}\": use internal, exported or existing"
-        )));
-    }
-    fields::validate_each(data, &[CA_FIELDS, GENERATE_FIELDS]).map_err(field_error)?;
+    check_generate(kind, data)?;
     let cn = field_str(data, "common_name").unwrap_or_default();
     if cn.is_empty() {
         return Err(EngineError::bad("the common_name field is required"));
@@ -656,11 +652,10 @@ pub fn generate_intermediate(
     } else {
         csr_pem
     };
-    let (private_key, private_key_type) = if kind == "exported" {
-        exported_key(&key, data)?
-    } else {
-        (None, None)
-    };
+    let exported = (kind == "exported")
+        .then(|| exported_key(&key, data))
+        .transpose()?;
+    let (private_key, private_key_type) = exported.unzip();
     let mut response = Response::typed(&api::GeneratedCsr {
         csr,
         key_id: key_entry.id,

@@ -113,7 +113,15 @@ impl LogicalBackend for Pki {
         mount: &Mount,
         rel: &str,
     ) -> Result<Option<bool>, EngineError> {
-        exists(engine, mount, rel)
+        match rel.split('/').collect::<Vec<_>>().as_slice() {
+            ["roles", name] => Ok(Some(
+                engine
+                    .store
+                    .get::<Value>(&Keys(mount).role(name))?
+                    .is_some(),
+            )),
+            _ => Ok(None),
+        }
     }
 
     fn handle(
@@ -123,112 +131,94 @@ impl LogicalBackend for Pki {
         rel: &str,
         req: &Request,
     ) -> Result<Response, EngineError> {
-        handle(engine, mount, rel, req)
-    }
-}
-
-/// Existence checks for writes (create vs update capability).
-fn exists(engine: &Engine, mount: &Mount, rel: &str) -> Result<Option<bool>, EngineError> {
-    match rel.split('/').collect::<Vec<_>>().as_slice() {
-        ["roles", name] => Ok(Some(
-            engine
-                .store
-                .get::<Value>(&Keys(mount).role(name))?
-                .is_some(),
-        )),
-        _ => Ok(None),
-    }
-}
-
-fn handle(
-    engine: &Engine,
-    mount: &Mount,
-    rel: &str,
-    req: &Request,
-) -> Result<Response, EngineError> {
-    use Operation::*;
-    let op = req.operation;
-    let write = matches!(op, Create | Update);
-    let segs: Vec<&str> = rel.split('/').collect();
-    let data = &req.data;
-    match segs.as_slice() {
-        ["root", "generate", kind] if write => issuers::generate_root(engine, mount, kind, data),
-        ["root", "sign-intermediate"] if write => {
-            sign::sign_intermediate(engine, mount, data, None)
+        use Operation::*;
+        let op = req.operation;
+        let write = matches!(op, Create | Update);
+        let segs: Vec<&str> = rel.split('/').collect();
+        let data = &req.data;
+        match segs.as_slice() {
+            ["root", "generate", kind] if write => {
+                issuers::generate_root(engine, mount, kind, data)
+            }
+            ["root", "sign-intermediate"] if write => {
+                sign::sign_intermediate(engine, mount, data, None)
+            }
+            ["issuer", r, "sign-intermediate"] if write => {
+                sign::sign_intermediate(engine, mount, data, Some(r))
+            }
+            ["root", "sign-self-issued"] if write => Err(EngineError::bad(
+                "sign-self-issued is not supported by this server",
+            )),
+            ["root"] if op == Delete => issuers::delete_all(engine, mount),
+            ["intermediate", "generate", kind] if write => {
+                issuers::generate_intermediate(engine, mount, kind, data)
+            }
+            ["intermediate", "set-signed"] if write => issuers::set_signed(engine, mount, data),
+            ["config", "urls"] => match op {
+                Read => issuers::read_urls(engine, mount),
+                Create | Update => issuers::write_urls(engine, mount, data),
+                _ => Err(EngineError::Unsupported),
+            },
+            ["config", "issuers"] | ["root", "replace"] => match op {
+                Read => issuers::read_issuers_config(engine, mount),
+                Create | Update => issuers::write_issuers_config(engine, mount, data),
+                _ => Err(EngineError::Unsupported),
+            },
+            ["issuers"] if op == List => issuers::list(engine, mount),
+            ["keys"] if op == List => issuers::list_keys(engine, mount),
+            ["issuer", r] => match op {
+                Read => issuers::read(engine, mount, r),
+                Create | Update | Patch => issuers::update(engine, mount, r, data),
+                Delete => issuers::delete(engine, mount, r),
+                _ => Err(EngineError::Unsupported),
+            },
+            ["issuer", r, fmt @ ("pem" | "der" | "json")] if op == Read => {
+                issuers::read_cert(engine, mount, r, fmt)
+            }
+            ["ca"] if op == Read => issuers::read_cert(engine, mount, "default", "der"),
+            ["ca", "pem"] if op == Read => issuers::read_cert(engine, mount, "default", "pem"),
+            ["ca_chain"] | ["cert", "ca_chain"] if op == Read => {
+                issuers::read_chain(engine, mount, segs[0] == "cert")
+            }
+            ["cert", "ca"] if op == Read => issuers::read_cert_entry(engine, mount, "default"),
+            ["roles"] if op == List => roles::list(engine, mount),
+            ["roles", name] if !roles::valid_name(name) => Err(roles::unsupported_path()),
+            ["roles", name] => match op {
+                Read => roles::read(engine, mount, name),
+                Create | Update => roles::write(engine, mount, name, data),
+                Patch => roles::patch(engine, mount, name, data),
+                Delete => roles::delete(engine, mount, name),
+                _ => Err(EngineError::Unsupported),
+            },
+            ["sign", role] if write => sign::sign(engine, mount, role, None, data),
+            ["issuer", r, "sign", role] if write => sign::sign(engine, mount, role, Some(r), data),
+            ["issue", role] if write => sign::issue(engine, mount, role, None, data),
+            ["issuer", r, "issue", role] if write => {
+                sign::issue(engine, mount, role, Some(r), data)
+            }
+            ["sign-verbatim"] if write => sign::sign_verbatim(engine, mount, None, None, data),
+            ["sign-verbatim", role] if write => {
+                sign::sign_verbatim(engine, mount, Some(role), None, data)
+            }
+            ["issuer", r, "sign-verbatim"] if write => {
+                sign::sign_verbatim(engine, mount, None, Some(r), data)
+            }
+            ["certs"] if op == List => certs::list(engine, mount, data, false),
+            ["certs", "detailed"] if op == List => certs::list(engine, mount, data, true),
+            ["certs", "revoked"] if op == List => certs::list_revoked(engine, mount),
+            ["cert", "crl"] if op == Read => crl::read_json(engine, mount),
+            ["cert", serial] if op == Read => certs::read(engine, mount, serial),
+            ["revoke"] if write => certs::revoke(engine, mount, data),
+            ["crl"] if op == Read => crl::read(engine, mount, "default", false),
+            ["crl", "pem"] if op == Read => crl::read(engine, mount, "default", true),
+            ["issuer", r, "crl"] | ["issuer", r, "crl", "der"] if op == Read => {
+                crl::read(engine, mount, r, false)
+            }
+            ["issuer", r, "crl", "pem"] if op == Read => crl::read(engine, mount, r, true),
+            ["crl", "rotate"] if op == Read => crl::rotate(engine, mount),
+            ["tidy"] if write => certs::tidy(engine, mount, data),
+            ["tidy-status"] if op == Read => certs::tidy_status(engine, mount),
+            _ => Err(EngineError::no_route(&req.path)),
         }
-        ["issuer", r, "sign-intermediate"] if write => {
-            sign::sign_intermediate(engine, mount, data, Some(r))
-        }
-        ["root", "sign-self-issued"] if write => Err(EngineError::bad(
-            "sign-self-issued is not supported by this server",
-        )),
-        ["root"] if op == Delete => issuers::delete_all(engine, mount),
-        ["intermediate", "generate", kind] if write => {
-            issuers::generate_intermediate(engine, mount, kind, data)
-        }
-        ["intermediate", "set-signed"] if write => issuers::set_signed(engine, mount, data),
-        ["config", "urls"] => match op {
-            Read => issuers::read_urls(engine, mount),
-            Create | Update => issuers::write_urls(engine, mount, data),
-            _ => Err(EngineError::Unsupported),
-        },
-        ["config", "issuers"] | ["root", "replace"] => match op {
-            Read => issuers::read_issuers_config(engine, mount),
-            Create | Update => issuers::write_issuers_config(engine, mount, data),
-            _ => Err(EngineError::Unsupported),
-        },
-        ["issuers"] if op == List => issuers::list(engine, mount),
-        ["keys"] if op == List => issuers::list_keys(engine, mount),
-        ["issuer", r] => match op {
-            Read => issuers::read(engine, mount, r),
-            Create | Update | Patch => issuers::update(engine, mount, r, data),
-            Delete => issuers::delete(engine, mount, r),
-            _ => Err(EngineError::Unsupported),
-        },
-        ["issuer", r, fmt @ ("pem" | "der" | "json")] if op == Read => {
-            issuers::read_cert(engine, mount, r, fmt)
-        }
-        ["ca"] if op == Read => issuers::read_cert(engine, mount, "default", "der"),
-        ["ca", "pem"] if op == Read => issuers::read_cert(engine, mount, "default", "pem"),
-        ["ca_chain"] | ["cert", "ca_chain"] if op == Read => {
-            issuers::read_chain(engine, mount, segs[0] == "cert")
-        }
-        ["cert", "ca"] if op == Read => issuers::read_cert_entry(engine, mount, "default"),
-        ["roles"] if op == List => roles::list(engine, mount),
-        ["roles", name] if !roles::valid_name(name) => Err(roles::unsupported_path()),
-        ["roles", name] => match op {
-            Read => roles::read(engine, mount, name),
-            Create | Update => roles::write(engine, mount, name, data),
-            Patch => roles::patch(engine, mount, name, data),
-            Delete => roles::delete(engine, mount, name),
-            _ => Err(EngineError::Unsupported),
-        },
-        ["sign", role] if write => sign::sign(engine, mount, role, None, data),
-        ["issuer", r, "sign", role] if write => sign::sign(engine, mount, role, Some(r), data),
-        ["issue", role] if write => sign::issue(engine, mount, role, None, data),
-        ["issuer", r, "issue", role] if write => sign::issue(engine, mount, role, Some(r), data),
-        ["sign-verbatim"] if write => sign::sign_verbatim(engine, mount, None, None, data),
-        ["sign-verbatim", role] if write => {
-            sign::sign_verbatim(engine, mount, Some(role), None, data)
-        }
-        ["issuer", r, "sign-verbatim"] if write => {
-            sign::sign_verbatim(engine, mount, None, Some(r), data)
-        }
-        ["certs"] if op == List => certs::list(engine, mount, data, false),
-        ["certs", "detailed"] if op == List => certs::list(engine, mount, data, true),
-        ["certs", "revoked"] if op == List => certs::list_revoked(engine, mount),
-        ["cert", "crl"] if op == Read => crl::read_json(engine, mount),
-        ["cert", serial] if op == Read => certs::read(engine, mount, serial),
-        ["revoke"] if write => certs::revoke(engine, mount, data),
-        ["crl"] if op == Read => crl::read(engine, mount, "default", false),
-        ["crl", "pem"] if op == Read => crl::read(engine, mount, "default", true),
-        ["issuer", r, "crl"] | ["issuer", r, "crl", "der"] if op == Read => {
-            crl::read(engine, mount, r, false)
-        }
-        ["issuer", r, "crl", "pem"] if op == Read => crl::read(engine, mount, r, true),
-        ["crl", "rotate"] if op == Read => crl::rotate(engine, mount),
-        ["tidy"] if write => certs::tidy(engine, mount, data),
-        ["tidy-status"] if op == Read => certs::tidy_status(engine, mount),
-        _ => Err(EngineError::no_route(&req.path)),
     }
 }

@@ -630,15 +630,7 @@ pub fn issue(
         None,
         &key.public_key_info(),
     )?;
-    let pkcs8 = field_str(data, "private_key_format").as_deref() == Some("pkcs8");
-    let pem = if pkcs8 {
-        key.to_pkcs8_pem()
-    } else {
-        key.to_vault_pem()
-    }
-    .map_err(pki_error)?;
-    let private_key = (pem.as_str().to_owned(), key.key_type().as_str().to_owned());
-    respond(issued, data, Some(private_key))
+    respond(issued, data, Some(issuers::exported_key(&key, data)?))
 }
 
 pub fn sign_verbatim(
