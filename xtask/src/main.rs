@@ -6,11 +6,14 @@
 //! - `tidy`            the rules of ARCHITECTURE.md that a machine can check
 //! - `dist`            build the web bundle into `target/dist` (printing its size)
 //! - `bench proxy`     proxy overhead: latency through upstream mode vs the engine direct
+//! - `bench sign [SECONDS]`  signing throughput: the engine against OpenBao (Raft)
+//! - `fuzz [SECONDS] [TARGET]`  the stable-Rust fuzz harness for a bounded time
 //! - `wasm-test-runner FILE`  wasm-bindgen's test runner (as the wasm32 cargo runner)
 
 mod bench;
 mod bench_csr;
 mod dist;
+mod fuzz;
 mod pipeline;
 mod tidy;
 mod tools;
@@ -31,6 +34,7 @@ fn main() -> anyhow::Result<()> {
         "run" => pipeline::run(&rest),
         "test" => pipeline::test(&rest),
         "bench" => bench::run(&rest),
+        "fuzz" => fuzz::run(&rest),
         "tidy" => tidy::run(),
         "dist" => {
             tools::ensure_wasm_target()?;
@@ -42,7 +46,7 @@ fn main() -> anyhow::Result<()> {
         }
         "" | "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <run [-- server args] | test [filter] | tidy | dist [--no-opt] | bench proxy|csr | wasm-test-runner FILE>"
+                "usage: cargo xtask <run [-- server args] | test [filter] | tidy | dist [--no-opt] | bench proxy|sign|csr | fuzz [SECONDS] [TARGET] | wasm-test-runner FILE>"
             );
             Ok(())
         }
