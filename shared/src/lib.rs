@@ -2,6 +2,7 @@
 //! browser (wasm32) and the server use. No I/O lives here.
 
 pub mod api;
+pub mod k8s_view;
 pub mod nav;
 pub mod pki;
 pub mod setup;
