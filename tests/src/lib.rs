@@ -74,3 +74,65 @@ pub fn cluster_ca_pem() -> String {
         &cert::self_sign(&spec, &key, 0).expect("a self-signed CA"),
     )
 }
+
+/// An outside root (openssl, P-256, 30 days) that signs `csr_pem` as a CA for 20 days, in
+/// `dir`: the root's PEM and the signed intermediate's PEM. What an admin with an
+/// external root does with the intermediate CSR the wizard downloads.
+pub fn outside_root_signs(
+    dir: &std::path::Path,
+    csr_pem: &str,
+) -> anyhow::Result<(String, String)> {
+    let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    let openssl = |args: &[&str]| -> anyhow::Result<()> {
+        let out = std::process::Command::new("openssl").args(args).output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    };
+    std::fs::write(p("outside-int.csr"), csr_pem)?;
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &p("outside-root.key"),
+        "-out",
+        &p("outside-root.pem"),
+        "-days",
+        "30",
+        "-subj",
+        "/CN=Outside Root",
+    ])?;
+    std::fs::write(
+        p("outside-ext.cnf"),
+        "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n",
+    )?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("outside-int.csr"),
+        "-CA",
+        &p("outside-root.pem"),
+        "-CAkey",
+        &p("outside-root.key"),
+        "-CAcreateserial",
+        "-days",
+        "20",
+        "-extfile",
+        &p("outside-ext.cnf"),
+        "-out",
+        &p("outside-int.pem"),
+    ])?;
+    Ok((
+        std::fs::read_to_string(p("outside-root.pem"))?,
+        std::fs::read_to_string(p("outside-int.pem"))?,
+    ))
+}

@@ -106,6 +106,18 @@ export interface Inspection {
 /** Checks an issued certificate against the key made here and its CA chain. */
 export function inspectIssued(options: InspectOptions): Inspection;
 
+export interface ChainCheck {
+  /** Each certificate signed by the next, the first a CA, the last a root, all valid at `now`. */
+  valid: boolean;
+  /** Why not (absent when valid). */
+  error?: string;
+  /** Each certificate's subject, in the order given. */
+  subjects: string[];
+}
+
+/** Checks a CA certificate followed by its issuers up to a root (PEM), e.g. before upload. */
+export function checkChain(options: { chainPem: string; now: number }): ChainCheck;
+
 export interface Pkcs12Options extends IssuedBundle {
   /** Must not be empty. */
   password: string;

@@ -12,6 +12,7 @@
 
 import wasmInit, {
   buildPkcs12,
+  checkChain,
   encryptPrivateKey,
   generateKeyAndCsr,
   inspectIssued,
@@ -40,7 +41,7 @@ export default function init(input) {
   return loading;
 }
 
-export { buildPkcs12, encryptPrivateKey, generateKeyAndCsr, inspectIssued, kubernetesSecretYaml, parseCertificate };
+export { buildPkcs12, checkChain, encryptPrivateKey, generateKeyAndCsr, inspectIssued, kubernetesSecretYaml, parseCertificate };
 
 // ------------------------------------------------------------------ <pki-csr-request>
 

@@ -10,7 +10,8 @@
 // Operations: "generate" → generateKeyAndCsr(args), "inspect" → inspectIssued(args),
 // "pkcs12" → buildPkcs12(args) (a Uint8Array, its buffer transferred),
 // "encryptKey" → encryptPrivateKey(args), "secretYaml" → kubernetesSecretYaml(args),
-// "parse" → parseCertificate(args.pem). Requests sent before `ready` wait here.
+// "parse" → parseCertificate(args.pem), "checkChain" → checkChain(args). Requests sent
+// before `ready` wait here.
 //
 // Two modules, so the page's first key costs a small download: `ready` follows the keygen
 // module (`pki_keygen.js`, the plugin built without its `full` feature: keys and CSRs that
@@ -55,6 +56,7 @@ const OPS = {
   encryptKey: async (args) => (await fullPlugin()).encryptPrivateKey(args),
   secretYaml: async (args) => (await fullPlugin()).kubernetesSecretYaml(args),
   parse: async (args) => (await fullPlugin()).parseCertificate(args && args.pem),
+  checkChain: async (args) => (await fullPlugin()).checkChain(args),
 };
 
 let state = 'loading'; // 'loading' | 'ready' | failure message

@@ -59,6 +59,13 @@ pub async fn generate_key_and_csr(options: JsValue) -> Result<JsValue, JsError> 
     }
 }
 
+/// `checkChain({chainPem, now})`: a CA certificate and its issuers up to a root, checked.
+#[cfg(feature = "full")]
+#[wasm_bindgen(js_name = checkChain)]
+pub fn check_chain(options: JsValue) -> Result<JsValue, JsError> {
+    to_js(&ops::check_chain(&json_of(&options)).map_err(thrown)?)
+}
+
 /// `parseCertificate(pem)`: the first certificate in `pem`, described.
 #[cfg(feature = "full")]
 #[wasm_bindgen(js_name = parseCertificate)]

@@ -340,6 +340,52 @@ pub struct Inspection {
     pub chain_error: Option<String>,
 }
 
+/// The verdict of [`check_chain`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainCheck {
+    pub valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Each certificate's subject, in the order given.
+    pub subjects: Vec<String>,
+}
+
+/// `checkChain({chainPem, now})`: a CA certificate followed by its issuers up to a root
+/// (an intermediate an outside root signed, before it is uploaded): each signed by the
+/// next, the first a CA, the last self-signed, all valid at `now`.
+pub fn check_chain(args: &Value) -> Result<ChainCheck, PluginError> {
+    let f = Fields::of(args, "options")?;
+    let ders = certificates_from_pem(f.non_empty("chainPem")?)
+        .map_err(|e| PluginError::from_pki("chainPem", e))?;
+    let now = f.i64("now")?;
+    let infos = ders
+        .iter()
+        .map(|d| parse_certificate(d).map_err(|e| PluginError::new("chainPem", e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let verdict = match (ders.as_slice(), infos.first(), infos.last()) {
+        ([first, middle @ .., root], Some(head), Some(top)) => {
+            if !head.is_ca {
+                Err("the first certificate is not a CA certificate: the root must sign it with basicConstraints CA:true".to_string())
+            } else if top.subject_der != top.issuer_der {
+                Err(format!(
+                    "the last certificate ({}) is not a root: add the root after it",
+                    top.subject_dn
+                ))
+            } else {
+                verify_chain(first, middle, root, now).map_err(|e| e.to_string())
+            }
+        }
+        ([_], ..) => Err("only one certificate: add the root (and any CA between) after it".into()),
+        _ => Err("no CERTIFICATE block found".into()),
+    };
+    Ok(ChainCheck {
+        valid: verdict.is_ok(),
+        error: verdict.err(),
+        subjects: infos.iter().map(|i| i.subject_dn.clone()).collect(),
+    })
+}
+
 /// `inspectIssued({certificatePem, chainPems, privateKeyPem, now})`: does the certificate
 /// carry our key, and does it chain (intermediates, then the root last) at `now`?
 pub fn inspect_issued(args: &Value) -> Result<Inspection, PluginError> {

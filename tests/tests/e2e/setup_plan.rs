@@ -300,60 +300,11 @@ async fn an_external_root_waits_then_imports_the_outside_chain() -> anyhow::Resu
 
     // An outside root (openssl) signs it.
     let dir = tempfile::tempdir()?;
+    let (root_pem, int_pem) = tests::outside_root_signs(dir.path(), csr)?;
     let p = |f: &str| dir.path().join(f).to_string_lossy().into_owned();
-    std::fs::write(p("int.csr"), csr)?;
-    let openssl = |args: &[&str]| -> anyhow::Result<()> {
-        let out = std::process::Command::new("openssl").args(args).output()?;
-        ensure!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(())
-    };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        &p("root.key"),
-        "-out",
-        &p("root.pem"),
-        "-days",
-        "30",
-        "-subj",
-        "/CN=Outside Root",
-    ])?;
-    std::fs::write(
-        p("ext.cnf"),
-        "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n",
-    )?;
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        &p("int.csr"),
-        "-CA",
-        &p("root.pem"),
-        "-CAkey",
-        &p("root.key"),
-        "-CAcreateserial",
-        "-days",
-        "20",
-        "-extfile",
-        &p("ext.cnf"),
-        "-out",
-        &p("int.pem"),
-    ])?;
-    state.root.external_chain_pem = format!(
-        "{}{}",
-        std::fs::read_to_string(p("int.pem"))?,
-        std::fs::read_to_string(p("root.pem"))?
-    );
+    std::fs::write(p("root.pem"), &root_pem)?;
+    std::fs::write(p("int.pem"), &int_pem)?;
+    state.root.external_chain_pem = format!("{int_pem}{root_pem}");
     state.intermediate.ttl = "24h".into();
     let actions = run(&target, &state).await?;
     ensure!(
@@ -377,14 +328,21 @@ async fn an_external_root_waits_then_imports_the_outside_chain() -> anyhow::Resu
             .as_str()
             .context("certificate")?,
     )?;
-    openssl(&[
-        "verify",
-        "-CAfile",
-        &p("root.pem"),
-        "-untrusted",
-        &p("int.pem"),
-        &p("leaf.pem"),
-    ])?;
+    let out = std::process::Command::new("openssl")
+        .args([
+            "verify",
+            "-CAfile",
+            &p("root.pem"),
+            "-untrusted",
+            &p("int.pem"),
+            &p("leaf.pem"),
+        ])
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(())
 }
 

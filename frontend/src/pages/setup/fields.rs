@@ -420,6 +420,24 @@ fn ExternalRoot() -> impl IntoView {
         });
     };
     let csr = move || wizard.vars.with(|v| v.get("csr").cloned());
+    // The chain is checked here, in the crypto worker, before anything is uploaded.
+    let verdict = RwSignal::new(None::<(bool, String)>);
+    let checked = StoredValue::new(0u32);
+    Effect::new(move |_| {
+        let chain = wizard.state.with(|s| s.root.external_chain_pem.clone());
+        let run = checked.get_value().wrapping_add(1);
+        checked.set_value(run);
+        if chain.trim().is_empty() {
+            verdict.set(None);
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let result = check_chain(&chain).await;
+            if checked.get_value() == run {
+                verdict.set(Some(result));
+            }
+        });
+    });
     view! {
         <div class="notice">
             <p>"1. Apply the plan (last step): it mounts the intermediate and makes its key and CSR, then waits here."</p>
@@ -438,12 +456,48 @@ fn ExternalRoot() -> impl IntoView {
         <Text step=Step::Root field="root.external_chain_pem" label="Signed intermediate and its root (PEM)" rows=8
             placeholder="-----BEGIN CERTIFICATE-----"
             get=|s| s.root.external_chain_pem.clone() set=|s, v| s.root.external_chain_pem = v/>
+        <p id="f-root-chain-verdict" aria-live="polite"
+            class=move || match verdict.get() { Some((true, _)) => "verdict ok", Some((false, _)) => "verdict refused", None => "verdict" }>
+            {move || verdict.get().map(|(_, text)| text)}
+        </p>
         <div class="field">
             <label for="f-root-chain-file">"…or upload it (PEM or DER)"</label>
             <input id="f-root-chain-file" type="file" accept=".pem,.crt,.cer,.der" on:change=on_file
                 aria-describedby="f-root-chain-file-error"/>
             <p class="field-error" id="f-root-chain-file-error">{move || file_error.get()}</p>
         </div>
+    }
+}
+
+/// The worker's verdict on an externally signed chain: `(valid, what to say)`.
+async fn check_chain(chain: &str) -> (bool, String) {
+    let worker = match crate::worker::CryptoWorker::get() {
+        Ok(w) => w,
+        Err(e) => return (false, e),
+    };
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    match worker
+        .call_json(
+            "checkChain",
+            &serde_json::json!({"chainPem": chain, "now": now}),
+        )
+        .await
+    {
+        Ok(v) if v["valid"] == true => {
+            let subjects: Vec<&str> = v["subjects"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|s| s.as_str()).collect())
+                .unwrap_or_default();
+            (true, format!("Chain checked: {}", subjects.join(" ← ")))
+        }
+        Ok(v) => (
+            false,
+            format!(
+                "This chain would be refused: {}",
+                v["error"].as_str().unwrap_or("it does not verify")
+            ),
+        ),
+        Err(e) => (false, format!("The chain could not be read: {e}")),
     }
 }
 
