@@ -130,6 +130,20 @@ pub struct Config {
     /// `pki` and `pki_int`.
     #[arg(long, env = "PKI_CONSOLE_TRUST_MOUNTS")]
     pub trust_mounts: Option<String>,
+
+    /// The Kubernetes view (`/kubernetes`): a kubeconfig file for the cluster to watch
+    /// (read-only; RBAC in `deploy/kubernetes/`). Unset, and without
+    /// `--kube-in-cluster`: the page says how to connect one.
+    #[arg(long, env = "PKI_CONSOLE_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use. Unset: the file's current context.
+    #[arg(long, env = "PKI_CONSOLE_KUBE_CONTEXT", requires = "kubeconfig")]
+    pub kube_context: Option<String>,
+
+    /// Watch the cluster this server runs in, with its pod's service account.
+    #[arg(long, env = "PKI_CONSOLE_KUBE_IN_CLUSTER", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue, conflicts_with = "kubeconfig")]
+    pub kube_in_cluster: bool,
 }
 
 /// Where the Vault API is served from.
@@ -217,6 +231,9 @@ impl Config {
             idle_timeout: Duration::from_secs(60),
             max_connections: None,
             trust_mounts: None,
+            kubeconfig: None,
+            kube_context: None,
+            kube_in_cluster: false,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod calls;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod k8s;
 pub mod proxy;
 pub mod routes;
 pub mod security;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub upstream: Option<Arc<proxy::Upstream>>,
     /// Sealing and CSRF keys of console sessions.
     pub sessions: Arc<session::Sessions>,
+    /// The Kubernetes view's watches and cache (empty when no cluster is configured).
+    pub k8s: Arc<k8s::Cluster>,
 }
 
 impl AppState {
@@ -48,11 +51,13 @@ impl AppState {
             Mode::Upstream => (None, Some(Arc::new(proxy::Upstream::new(&config)?))),
         };
         let sessions = Arc::new(session::Sessions::from_config(&config)?);
+        let k8s = k8s::Cluster::start(&config)?;
         Ok(AppState {
             config: Arc::new(config),
             engine,
             upstream,
             sessions,
+            k8s,
         })
     }
 }

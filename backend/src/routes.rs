@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use shared::api::Health;
 use tower_http::trace::TraceLayer;
 
-use crate::{AppState, security, session, setup, spa, trust, vault};
+use crate::{AppState, k8s, security, session, setup, spa, trust, vault};
 
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
@@ -22,6 +22,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/setup/verify", post(setup::verify))
         .route("/api/setup/export/{kind}", post(setup::export))
+        .route(shared::k8s_view::VIEW_PATH, get(k8s::view))
+        .route(shared::k8s_view::VERSION_PATH, get(k8s::version))
         .route("/api/trust", get(trust::index))
         .route("/ca/{*path}", get(trust::download))
         .route("/v1/{*path}", any(vault::handle))
