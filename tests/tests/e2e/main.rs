@@ -9,6 +9,7 @@ mod ha;
 mod kubernetes;
 mod load;
 mod login_limits;
+mod malformed;
 mod navigation;
 mod plugin;
 mod proxy;
