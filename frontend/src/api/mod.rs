@@ -4,6 +4,7 @@
 //! Writes carry the session's CSRF token in `X-CSRF-Token`; the token lives only in this
 //! module's memory (never in browser storage) and comes from `/api/session`.
 
+pub mod k8s;
 pub mod session;
 pub mod setup;
 pub mod trust;
