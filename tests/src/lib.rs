@@ -1,9 +1,10 @@
 //! Test harness of the end-to-end suites. The server and OpenBao launchers, the `/v1`
 //! client, `Target` and the recipe live in the `testbed` crate (shared with xtask and the
 //! benchmarks) and are re-exported here under their old paths; this crate adds headless
-//! Chromium, hand-written HTTP and the TokenReview stub.
+//! Chromium, hand-written HTTP, the TokenReview stub and the Kubernetes API stub (`kubeapi`).
 
 pub mod browser;
+pub mod kubeapi;
 pub mod raw;
 pub mod tokenreview;
 

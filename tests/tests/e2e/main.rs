@@ -7,6 +7,7 @@ mod data_dir;
 mod differential;
 mod ha;
 mod kubernetes;
+mod kubernetes_view;
 mod load;
 mod login_limits;
 mod malformed;
