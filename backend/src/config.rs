@@ -341,6 +341,35 @@ mod tests {
     }
 
     #[test]
+    fn kubernetes_flags() {
+        let none = Config::try_parse_from(["pki-console"]).unwrap();
+        assert_eq!((none.kubeconfig, none.kube_in_cluster), (None, false));
+        let file = Config::try_parse_from([
+            "pki-console",
+            "--kubeconfig",
+            "/tmp/kc",
+            "--kube-context",
+            "prod",
+        ])
+        .unwrap();
+        assert_eq!(file.kubeconfig, Some(PathBuf::from("/tmp/kc")));
+        assert_eq!(file.kube_context.as_deref(), Some("prod"));
+        // A context needs a kubeconfig; the two ways to connect exclude each other.
+        assert!(Config::try_parse_from(["pki-console", "--kube-context", "prod"]).is_err());
+        assert!(
+            Config::try_parse_from([
+                "pki-console",
+                "--kubeconfig",
+                "/tmp/kc",
+                "--kube-in-cluster"
+            ])
+            .is_err()
+        );
+        let incluster = Config::try_parse_from(["pki-console", "--kube-in-cluster"]).unwrap();
+        assert!(incluster.kube_in_cluster);
+    }
+
+    #[test]
     fn serving_limits_have_defaults_and_refuse_zero() {
         let defaults = Config::try_parse_from(["pki-console"]).unwrap();
         assert_eq!(defaults.header_timeout, Duration::from_secs(10));

@@ -2,7 +2,8 @@
 //! (`tests::kubeapi`): each renewal status for its fixture, the Ingress → Secret →
 //! Certificate → serial links, the Vault issuer's role check, no `tls.key` byte in any
 //! answer or log line, a watch event on the open page within 2 s, and 5,000
-//! Certificates + 5,000 Ingresses (first render time, server RSS).
+//! Certificates + 5,000 Ingresses (first render time, server RSS); and upstream mode in
+//! front of OpenBao (the role checked there).
 
 use std::time::{Duration, Instant};
 
@@ -620,5 +621,66 @@ async fn five_thousand_certificates_and_ingresses() -> anyhow::Result<()> {
     );
     ensure!(rss <= 150 * 1024, "server RSS {rss} KiB");
     browser.close().await?;
+    Ok(())
+}
+
+/// Both modes: a console in front of OpenBao reads the same cluster, and checks the Vault
+/// issuer's role on OpenBao with the signed-in token.
+#[tokio::test]
+async fn upstream_mode_in_front_of_openbao() -> anyhow::Result<()> {
+    let bao = tests::openbao::OpenBao::dev().await?;
+    let (stub, _dir, kubeconfig) = stub_and_kubeconfig().await?;
+    let console = Server::upstream(&bao.addr, &["--kubeconfig", &kubeconfig]).await?;
+    let (apple, banana, _) = small_cluster(&stub, &console.base, &bao.root_token).await?;
+    let (cookie, _) = console.sign_in(&bao.root_token).await?;
+    let started = Instant::now();
+    let view = loop {
+        let v = http::send(
+            Method::GET,
+            &console.url("/api/k8s/view"),
+            &[("cookie", &cookie)],
+            vec![],
+        )
+        .await?
+        .json()?;
+        let text = v.to_string();
+        if v["synced"] == true && text.contains(&apple.serial) && text.contains(&banana.serial) {
+            break v;
+        }
+        ensure!(started.elapsed() < WAIT, "the view never filled: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let certs = view["certificates"].as_array().context("certificates")?;
+    let row = |name: &str| {
+        certs
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    for (name, want) in [
+        ("apple", "on_schedule"),
+        ("banana", "failing"),
+        ("cherry", "expired"),
+        ("durian", "overdue"),
+        ("elder", "stalled"),
+    ] {
+        ensure!(row(name)["status"] == want, "{name}: {}", row(name));
+    }
+    ensure!(
+        row("fig")["flags"]
+            .to_string()
+            .contains("forbids fig.veggies.testlab.local"),
+        "fig: {}",
+        row("fig")
+    );
+    let issuer = view["issuers"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["name"] == "vault-issuer"))
+        .context("vault-issuer")?;
+    ensure!(
+        issuer["vault"]["role_check"] == json!([]),
+        "the role exists on OpenBao: {issuer}"
+    );
     Ok(())
 }
