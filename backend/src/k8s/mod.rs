@@ -6,6 +6,8 @@
 //! Secret's `tls.key`: the private key is dropped by the deserializer, before anything
 //! is kept, logged or serialised. `view.rs` joins the cache into `shared::k8s_view` rows
 //! and checks Vault issuers' PKI roles with the caller's token through `calls.rs`.
+//! Rows that need a person (a problem status or a flag) come first, then by namespace and
+//! name; an answer holds at most `shared::k8s_view::MAX_ROWS` of each table.
 //! Every watch event bumps a version; the page polls `/api/k8s/version` and reloads the
 //! view when it changes.
 

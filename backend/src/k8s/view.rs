@@ -152,9 +152,6 @@ pub fn build(cache: &Cache, now: i64, q: &str) -> K8sView {
             continue;
         }
         matched_certs += 1;
-        if certificates.len() >= MAX_ROWS {
-            continue;
-        }
         let issuer = issuer_of(cache, ns, &c.issuer_kind, &c.issuer_name);
         let secret = cache.secrets.get(&(ns.clone(), c.secret_name.clone()));
         let failed_latest = latest.get(k).is_some_and(|l| l.2);
@@ -220,6 +217,10 @@ pub fn build(cache: &Cache, now: i64, q: &str) -> K8sView {
         });
     }
 
+    // Rows that need a person first, so a capped answer never hides them.
+    certificates.sort_by_key(|c: &CertificateRow| !c.status.is_problem() && c.flags.is_empty());
+    certificates.truncate(MAX_ROWS);
+
     let mut issuers = Vec::new();
     for (kind, map) in [
         ("ClusterIssuer", &cache.cluster_issuers),
@@ -275,9 +276,6 @@ pub fn build(cache: &Cache, now: i64, q: &str) -> K8sView {
             continue;
         }
         matched_ingresses += 1;
-        if ingresses.len() >= MAX_ROWS {
-            continue;
-        }
         let tls = i
             .tls
             .iter()
@@ -320,6 +318,9 @@ pub fn build(cache: &Cache, now: i64, q: &str) -> K8sView {
             tls,
         });
     }
+
+    ingresses.sort_by_key(|i: &IngressRow| i.tls.iter().all(|t| t.flags.is_empty()));
+    ingresses.truncate(MAX_ROWS);
 
     let mut errors: Vec<String> = cache.errors.values().cloned().collect();
     errors.sort();
