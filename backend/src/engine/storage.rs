@@ -364,7 +364,20 @@ impl Store {
                 w.open = true;
             }
             let sp = Savepoint::begin(&w.conn)?;
-            let out = f(&mut Tx { tx: &w.conn });
+            let out = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                f(&mut Tx { tx: &w.conn })
+            })) {
+                Ok(out) => out,
+                Err(panic) => {
+                    // Its writes roll back; the batch that earlier members wait on still
+                    // commits (here, unless another writer is about to join it and will).
+                    drop(sp);
+                    if self.entering.load(Ordering::SeqCst) == 0 {
+                        let _ = self.commit(w);
+                    }
+                    std::panic::resume_unwind(panic);
+                }
+            };
             if out.is_ok() {
                 sp.release()?;
             } else {
@@ -703,6 +716,37 @@ mod tests {
         s.put("after", &2).unwrap();
         assert_eq!(s.get::<i32>("half").unwrap(), None);
         assert_eq!(s.get::<i32>("after").unwrap(), Some(2));
+    }
+
+    /// A closure that panics while earlier members of its batch wait for the commit:
+    /// they still get their answer, and their writes are stored.
+    #[test]
+    fn a_panic_in_a_batch_does_not_strand_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = std::sync::Arc::new(Store::open(&dir.path().join("db")).unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    for i in 0..40 {
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            s.atomic(|tx| {
+                                tx.put(&format!("k/{t}-{i}"), &i)?;
+                                if (t + i) % 5 == 0 {
+                                    panic!("a bug in a handler");
+                                }
+                                Ok(())
+                            })
+                        }));
+                        assert_eq!(r.is_err(), (t + i) % 5 == 0);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(s.list("k/").unwrap().len(), 8 * 40 - 8 * 40 / 5);
     }
 
     /// `read_or_write` answers from a reader while the closure only reads, and runs it
