@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
-use leptos_router::{ParamSegment, StaticSegment};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::{ParamSegment, StaticSegment};
 use shared::nav;
 
 use crate::api;
