@@ -9,6 +9,7 @@
 //! receives with `pki::fields` (Vault's weak typing: `"true"`, `"1h"`, comma lists), so
 //! it accepts everything a Vault client may send, not only what these types produce.
 
+pub mod certs;
 pub mod kubernetes;
 pub mod pki;
 pub mod sys;
