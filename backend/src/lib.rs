@@ -3,6 +3,7 @@
 //! and connection cap) until the shutdown future completes (tests bind port 0).
 
 pub mod calls;
+pub mod certindex;
 pub mod config;
 pub mod engine;
 pub mod error;
