@@ -3,6 +3,7 @@
 
 mod adversarial;
 mod audit;
+mod certs_api;
 mod data_dir;
 mod differential;
 mod ha;
