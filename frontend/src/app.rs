@@ -41,6 +41,7 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment(nav::SETUP.path), ParamSegment("step")) view=|| view! { <RequireSession><pages::setup::Setup/></RequireSession> }/>
                     <Route path=StaticSegment(nav::REQUEST.path) view=|| view! { <RequireSession><pages::request::Request/></RequireSession> }/>
                     <Route path=StaticSegment(nav::CERTIFICATES.path) view=|| view! { <RequireSession><pages::certificates::Certificates/></RequireSession> }/>
+                    <Route path=(StaticSegment(nav::CERTIFICATES.path), ParamSegment("serial")) view=|| view! { <RequireSession><pages::certificates::CertificateDetail/></RequireSession> }/>
                     <Route path=StaticSegment(nav::KUBERNETES.path) view=|| view! { <RequireSession><pages::kubernetes::Kubernetes/></RequireSession> }/>
                     <Route path=StaticSegment(nav::TRUST.path) view=pages::trust::Trust/>
                     <Route path=StaticSegment(nav::SIGN_IN.path) view=pages::sign_in::SignIn/>

@@ -4,6 +4,7 @@
 //! Writes carry the session's CSRF token in `X-CSRF-Token`; the token lives only in this
 //! module's memory (never in browser storage) and comes from `/api/session`.
 
+pub mod certs;
 pub mod k8s;
 pub mod session;
 pub mod setup;
@@ -26,7 +27,7 @@ thread_local! {
     static ON_REFUSED: RefCell<Option<Rc<dyn Fn()>>> = const { RefCell::new(None) };
 }
 
-/// Called whenever the Vault API refuses a request for want of a valid token (401/403):
+/// Called whenever the Vault API (or the certificate index) refuses a request for want of a valid token (401/403):
 /// the session layer then checks whether the session itself is gone.
 pub fn on_refused(f: impl Fn() + 'static) {
     ON_REFUSED.with(|h| *h.borrow_mut() = Some(Rc::new(f)));
@@ -95,7 +96,11 @@ pub async fn send<T: DeserializeOwned>(
             .await
             .map(|b| b.errors)
             .unwrap_or_default();
-        if matches!(res.status(), 401 | 403) && url.starts_with("/v1/") {
+        // The certificate index authenticates with the session too: its refusals may
+        // mean the session ended, as `/v1`'s do.
+        if matches!(res.status(), 401 | 403)
+            && (url.starts_with("/v1/") || url.starts_with(shared::api::certs::PATH))
+        {
             refused();
         }
         return Err(ApiError::Status {
