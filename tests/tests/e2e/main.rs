@@ -3,6 +3,7 @@
 
 mod adversarial;
 mod audit;
+mod certificates;
 mod certs_api;
 mod data_dir;
 mod differential;
