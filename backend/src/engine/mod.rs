@@ -107,7 +107,33 @@ impl Engine {
             kubernetes_timeout: config.kubernetes_timeout,
         };
         engine.initialise(&config.data_dir)?;
+        pki::certs::backfill_index(&engine)?;
         Ok(engine)
+    }
+
+    /// Runs `f` on the certificate index of the PKI mount at `mount_path` (`pki_int`, no
+    /// slash at either end), with the index's mount key, on one of the store's read
+    /// connections (the last committed state; it never waits for a write batch).
+    pub fn cert_index<T>(
+        &self,
+        mount_path: &str,
+        f: impl FnOnce(&rusqlite::Connection, &str) -> T,
+    ) -> Result<T, EngineError> {
+        if mount_path.is_empty()
+            || mount_path.starts_with('/')
+            || mount_path.ends_with('/')
+            || mount_path.contains("//")
+        {
+            return Err(EngineError::bad(format!(
+                "{mount_path:?} is not a mount path (no slash at either end)"
+            )));
+        }
+        let want = format!("{mount_path}/");
+        let mount = mounts::load(self, mounts::Table::Secrets)?
+            .into_iter()
+            .find(|m| m.path == want && m.kind == "pki")
+            .ok_or_else(|| EngineError::NotFound(format!("no PKI mount at {mount_path}")))?;
+        Ok(self.store.read_conn(|conn| f(conn, &mount.uuid))?)
     }
 
     /// First start: the built-in policies, the token mount and a root token, written to

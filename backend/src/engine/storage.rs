@@ -66,6 +66,9 @@ fn make_private(db: &Path) -> std::io::Result<()> {
 const MIGRATIONS: &[&str] = &[
     // 1: the key-value space.
     "CREATE TABLE entries (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;",
+    // 2: the certificate index (`crate::certindex`); the engine fills it from the
+    // certificates already stored at its next open (`pki::certs::backfill_index`).
+    crate::certindex::SCHEMA,
 ];
 
 /// The most closures one batch takes before it commits even with writers waiting.
@@ -297,6 +300,13 @@ impl Store {
         self.read(|conn| get_in(conn, key))
     }
 
+    /// Runs `f` on a read connection (the last committed state; never the writer, so it
+    /// does not wait for a batch), for queries of the certificate index. The in-memory
+    /// store has only its writer.
+    pub fn read_conn<R>(&self, f: impl FnOnce(&Connection) -> R) -> Result<R, StorageError> {
+        self.read(|conn| Ok(f(conn)))
+    }
+
     pub fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StorageError> {
         self.atomic(|tx| tx.put(key, value))
     }
@@ -503,13 +513,28 @@ impl Tx<'_> {
             > 0)
     }
 
-    /// Deletes every key that starts with `prefix`; returns how many.
+    /// Deletes every key that starts with `prefix`; returns how many. Deleting all of a
+    /// mount (`mount/<uuid>/`, as disabling it does) also drops its certificate index rows.
     pub fn delete_prefix(&mut self, prefix: &str) -> Result<usize, StorageError> {
         let (lo, hi) = prefix_range(prefix);
-        Ok(self.tx.execute(
+        let n = self.tx.execute(
             "DELETE FROM entries WHERE key >= ?1 AND key < ?2",
             params![lo, hi],
-        )?)
+        )?;
+        if let Some(uuid) = prefix
+            .strip_prefix("mount/")
+            .and_then(|r| r.strip_suffix('/'))
+            .filter(|u| !u.is_empty() && !u.contains('/'))
+        {
+            crate::certindex::delete_mount(self.tx, uuid)?;
+        }
+        Ok(n)
+    }
+
+    /// The transaction's connection, for statements that must commit with the key-value
+    /// writes (the certificate index's rows).
+    pub fn conn(&self) -> &Connection {
+        self.tx
     }
 
     pub fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {

@@ -1,15 +1,23 @@
 //! The certificate store: `certs` (LIST, with OpenBao's `after`/`limit` paging),
 //! `certs/detailed`, `certs/revoked`, `cert/:serial` (and `cert/crl`, the CRL as JSON, in
 //! `crl`), `revoke`, `tidy` and `tidy-status`.
+//!
+//! Every stored certificate also has a row in the certificate index (`crate::certindex`,
+//! the mount's UUID as its mount key), written in the same transaction as its storage
+//! entry (stored, revoked, tidied); `certs/detailed` and `certs/revoked` are answered
+//! from it. Data directories from before the index are indexed at the engine's next open
+//! ([`backfill_index`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::issuers::{self, bool_field, int_field, ttl_field};
 use super::{Keys, pki_error};
-use crate::engine::mounts::Mount;
-use crate::engine::storage::{StorageError, Tx};
+use crate::certindex;
+use crate::engine::mounts::{self, Mount, Table};
+use crate::engine::storage::Tx;
 use crate::engine::{Engine, EngineError, Response, field_str, now, rfc3339};
+use shared::api::certs::CertRow;
 use shared::api::pki as api;
 use shared::pki::cert;
 
@@ -24,6 +32,8 @@ pub struct CertEntry {
     pub revocation_time: i64,
 }
 
+/// Stores a certificate just issued through `role` ("" for none: `sign-verbatim`, a root,
+/// `sign-intermediate`) and its index row, issued now.
 pub fn store_cert(
     tx: &mut Tx<'_>,
     mount: &Mount,
@@ -31,14 +41,89 @@ pub fn store_cert(
     pem: &str,
     issuer_id: &str,
     not_after: i64,
-) -> Result<(), StorageError> {
+    role: &str,
+) -> Result<(), EngineError> {
+    let row = certindex::row_from_pem_or_der(pem.as_bytes(), issuer_id, role, now())
+        .map_err(|e| EngineError::Internal(format!("indexing certificate {serial}: {e}")))?;
+    store_cert_row(tx, mount, pem, not_after, &row)
+}
+
+/// Stores a certificate with the index row its caller built (`row.serial_number` is its
+/// serial; `row.revoked_at` its revocation time).
+pub fn store_cert_row(
+    tx: &mut Tx<'_>,
+    mount: &Mount,
+    pem: &str,
+    not_after: i64,
+    row: &CertRow,
+) -> Result<(), EngineError> {
     let entry = CertEntry {
         certificate: pem.trim_end().to_string() + "\n",
-        issuer_id: issuer_id.into(),
+        issuer_id: row.issuer_id.clone(),
         not_after,
-        revocation_time: 0,
+        revocation_time: row.revoked_at,
     };
-    tx.put(&Keys(mount).cert(serial), &entry)
+    tx.put(&Keys(mount).cert(&row.serial_number), &entry)?;
+    certindex::upsert(tx.conn(), &mount.uuid, row).map_err(index_error)?;
+    Ok(())
+}
+
+fn index_error(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Internal(format!("certificate index: {e}"))
+}
+
+/// Where the engine records that every stored certificate has its index row.
+const INDEX_MARKER: &str = "core/cert-index";
+/// Certificates indexed per transaction by [`backfill_index`].
+const BACKFILL_BATCH: usize = 2_000;
+
+/// Builds the index rows of every certificate of every PKI mount, once: for data
+/// directories written before the index existed (the migration that creates it leaves
+/// no marker). Rows carry no role (the store does not say) and `issued_at` is the
+/// certificate's `not_before`. Returns how many rows it wrote.
+pub fn backfill_index(engine: &Engine) -> Result<usize, EngineError> {
+    if engine.store.get::<u32>(INDEX_MARKER)?.is_some() {
+        return Ok(0);
+    }
+    let mut done = 0;
+    for mount in mounts::load(engine, Table::Secrets)?
+        .into_iter()
+        .filter(|m| m.kind == "pki")
+    {
+        let k = Keys(&mount);
+        let keys = engine.store.list(&k.certs())?;
+        for chunk in keys.chunks(BACKFILL_BATCH) {
+            done += engine.store.atomic_with(|tx| {
+                let mut n = 0;
+                for key in chunk {
+                    let Some(e) = tx.get::<CertEntry>(&k.cert(key))? else {
+                        continue;
+                    };
+                    match certindex::row_from_pem_or_der(
+                        e.certificate.as_bytes(),
+                        &e.issuer_id,
+                        "",
+                        0,
+                    ) {
+                        Ok(mut row) => {
+                            row.revoked_at = e.revocation_time;
+                            certindex::upsert(tx.conn(), &mount.uuid, &row).map_err(index_error)?;
+                            n += 1;
+                        }
+                        Err(err) => {
+                            tracing::warn!(mount = %mount.path, serial = %key, %err, "certificate not indexed: it does not parse");
+                        }
+                    }
+                }
+                Ok::<_, EngineError>(n)
+            })?;
+        }
+    }
+    engine.store.put(INDEX_MARKER, &1u32)?;
+    if done > 0 {
+        tracing::info!(certificates = done, "indexed the stored certificates");
+    }
+    Ok(done)
 }
 
 /// `aa-bb`, `AA:BB` and `aabb`-less forms all become Vault's `aa:bb`.
@@ -80,53 +165,54 @@ pub fn list(
     } else {
         limit as usize
     };
-    let k = Keys(mount);
-    let keys: Vec<String> = engine
+    if !detailed {
+        let keys: Vec<String> =
+            engine
+                .store
+                .list_page(&Keys(mount).certs(), after.as_deref(), limit)?;
+        return Response::list(keys.iter().map(|s| s.replace('-', ":")).collect());
+    }
+    // From the index, in OpenBao 2.7's shape: serials in order, and per serial exactly
+    // these fields.
+    let after = after.map(|a| a.replace('-', ":")).unwrap_or_default();
+    let limit = if limit == usize::MAX { 0 } else { limit };
+    let rows = engine
         .store
-        .list_page(&k.certs(), after.as_deref(), limit)?;
-    if keys.is_empty() {
+        .read_conn(|conn| certindex::by_serial(conn, &mount.uuid, &after, limit))?
+        .map_err(index_error)?;
+    if rows.is_empty() {
         return Err(EngineError::NotFound(String::new()));
     }
-    let serials: Vec<String> = keys.iter().map(|s| s.replace('-', ":")).collect();
-    if !detailed {
-        return Response::list(serials);
-    }
     let mut info = Map::new();
-    for (key, serial) in keys.iter().zip(&serials) {
-        let Some(e) = engine.store.get::<CertEntry>(&k.cert(key))? else {
-            continue;
-        };
-        let parsed = cert::pem_decode_all(&e.certificate)
-            .ok()
-            .and_then(|v| v.into_iter().next())
-            .and_then(|(_, der)| cert::parse_certificate(&der).ok());
-        let mut item = json!({
-            "serial_number": serial,
-            "issuer_id": e.issuer_id,
-            "expiration": e.not_after,
-            "not_after": rfc3339(e.not_after),
-            "revocation_time": e.revocation_time,
-            "revoked": e.revocation_time > 0,
-        });
-        if let Some(p) = parsed {
-            item["common_name"] = json!(p.common_name);
-            item["not_before"] = json!(rfc3339(p.not_before));
-            item["dns_names"] = json!(p.sans.dns);
-            item["is_ca"] = json!(p.is_ca);
-            item["key_type"] = json!(p.key_type);
-            item["key_bits"] = json!(p.key_bits);
-        }
-        info.insert(serial.clone(), item);
+    let keys: Vec<String> = rows.iter().map(|r| r.serial_number.clone()).collect();
+    for r in rows {
+        let dns: Vec<&String> = r.sans.iter().filter(|s| is_dns_name(s)).collect();
+        info.insert(
+            r.serial_number.clone(),
+            json!({
+                "common_name": r.common_name,
+                "dns_names": dns,
+                "issuer": r.issuer,
+                "key_bits": r.key_bits,
+                "key_type": r.key_type,
+                "not_after": shared::api::certs::rfc3339(r.not_after),
+                "not_before": shared::api::certs::rfc3339(r.not_before),
+            }),
+        );
     }
-    Ok(Response::data(json!({ "keys": serials, "key_info": info })))
+    Ok(Response::data(json!({ "keys": keys, "key_info": info })))
+}
+
+/// Whether an index SAN is a DNS name (not an IP address, URI or e-mail address).
+fn is_dns_name(s: &str) -> bool {
+    !s.contains([':', '@', '/']) && s.parse::<std::net::IpAddr>().is_err()
 }
 
 pub fn list_revoked(engine: &Engine, mount: &Mount) -> Result<Response, EngineError> {
-    let revoked: Vec<String> = all(engine, mount)?
-        .into_iter()
-        .filter(|(_, e)| e.revocation_time > 0)
-        .map(|(s, _)| s)
-        .collect();
+    let revoked = engine
+        .store
+        .read_conn(|conn| certindex::revoked_serials(conn, &mount.uuid))?
+        .map_err(index_error)?;
     Response::list(revoked)
 }
 
@@ -200,7 +286,11 @@ pub fn revoke(
             ));
         }
         entry.revocation_time = now;
-        engine.store.put(&Keys(mount).cert(&serial), &entry)?;
+        engine.store.atomic_with(|tx| {
+            tx.put(&Keys(mount).cert(&serial), &entry)?;
+            certindex::set_revoked(tx.conn(), &mount.uuid, &serial, now).map_err(index_error)?;
+            Ok::<_, EngineError>(())
+        })?;
         if let Ok(issuer) = issuers::load_issuer(engine, mount, &entry.issuer_id) {
             super::crl::rebuild(engine, mount, &issuer)?;
         }
@@ -266,12 +356,19 @@ pub fn tidy(
             if e.not_after >= cutoff {
                 continue;
             }
-            if e.revocation_time > 0 && tidy_revoked {
-                tx.delete(&key)?;
+            let gone = if e.revocation_time > 0 && tidy_revoked {
                 revoked_count += 1;
+                true
             } else if e.revocation_time == 0 && tidy_store {
-                tx.delete(&key)?;
                 store_count += 1;
+                true
+            } else {
+                false
+            };
+            if gone {
+                tx.delete(&key)?;
+                certindex::delete(tx.conn(), &mount.uuid, &serial.replace('-', ":"))
+                    .map_err(index_error)?;
             }
         }
         Ok::<_, EngineError>(())
@@ -310,4 +407,235 @@ pub fn tidy_status(engine: &Engine, mount: &Mount) -> Result<Response, EngineErr
             ..Default::default()
         });
     Ok(Response::data(json!(s)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::{Value, json};
+
+    use crate::certindex;
+    use crate::engine::{Engine, Operation, ROOT_TOKEN_FILE, Request, uuid};
+    use shared::api::certs::{CertQuery, StatusFilter};
+
+    fn open(dir: &Path) -> (Engine, String) {
+        let config = crate::config::Config::for_tests(dir.join("data"));
+        let engine = Engine::open(&config.engine()).expect("the engine opens");
+        let root = std::fs::read_to_string(dir.join("data").join(ROOT_TOKEN_FILE))
+            .expect("the root token")
+            .trim()
+            .to_string();
+        (engine, root)
+    }
+
+    fn call(engine: &Engine, token: &str, op: Operation, path: &str, data: Value) -> Value {
+        let r = engine
+            .handle(Request {
+                operation: op,
+                path: path.into(),
+                data: data.as_object().cloned().unwrap_or_default(),
+                token: Some(token.into()),
+                remote_addr: None,
+                id: uuid(),
+            })
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        r.data.unwrap_or(Value::Null)
+    }
+
+    fn search(engine: &Engine, q: CertQuery) -> (Vec<shared::api::certs::CertRow>, u64) {
+        engine
+            .cert_index("pki", |conn, key| {
+                certindex::search(conn, key, &q, crate::engine::now())
+            })
+            .unwrap()
+            .map(|(rows, _, total)| (rows, total))
+            .unwrap()
+    }
+
+    /// Issued and revoked certificates land in the index with the storage write; the
+    /// detailed list has OpenBao's shape; rows dropped (a data directory from before the
+    /// index) come back at the next open; disabling the mount drops its rows.
+    #[test]
+    fn the_index_follows_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let (engine, root) = open(dir.path());
+        use Operation::{Delete, List, Update};
+        call(
+            &engine,
+            &root,
+            Update,
+            "sys/mounts/pki",
+            json!({"type": "pki"}),
+        );
+        call(
+            &engine,
+            &root,
+            Update,
+            "pki/root/generate/internal",
+            json!({"common_name": "r", "key_type": "ec"}),
+        );
+        call(
+            &engine,
+            &root,
+            Update,
+            "pki/roles/web",
+            json!({"allow_any_name": true, "key_type": "ec"}),
+        );
+        let mut serials = vec![];
+        for (cn, alt) in [
+            ("a.example.com", "x.example.com"),
+            ("b.example.com", "y.example.com"),
+        ] {
+            let r = call(
+                &engine,
+                &root,
+                Update,
+                "pki/issue/web",
+                json!({"common_name": cn, "alt_names": alt, "ip_sans": "10.1.2.3"}),
+            );
+            serials.push(r["serial_number"].as_str().unwrap().to_string());
+        }
+        let (rows, total) = search(&engine, CertQuery::default());
+        assert_eq!(total, 3, "the root and two leaves");
+        assert!(
+            rows.iter()
+                .any(|r| r.is_ca && r.role.is_empty() && r.issuer == "CN=r")
+        );
+        let (rows, total) = search(
+            &engine,
+            CertQuery {
+                q: "Y.exam".into(),
+                ..Default::default()
+            },
+        );
+        assert_eq!(total, 1);
+        assert_eq!(rows[0].serial_number, serials[1]);
+        assert_eq!(rows[0].role, "web");
+        assert_eq!(
+            rows[0].sans,
+            vec!["b.example.com", "y.example.com", "10.1.2.3"]
+        );
+
+        call(
+            &engine,
+            &root,
+            Update,
+            "pki/revoke",
+            json!({"serial_number": serials[0]}),
+        );
+        let revoked = CertQuery {
+            status: StatusFilter::Revoked,
+            ..Default::default()
+        };
+        assert_eq!(search(&engine, revoked.clone()).1, 1);
+        let listed = call(&engine, &root, List, "pki/certs/revoked", json!({}));
+        assert_eq!(listed["keys"], json!([serials[0]]));
+
+        // certs/detailed: serial order, OpenBao's fields only, paged like LIST certs.
+        let all = call(&engine, &root, List, "pki/certs", json!({}));
+        let detailed = call(&engine, &root, List, "pki/certs/detailed", json!({}));
+        assert_eq!(detailed["keys"], all["keys"]);
+        let info = &detailed["key_info"][&serials[1]];
+        let mut fields: Vec<&str> = info
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                "common_name",
+                "dns_names",
+                "issuer",
+                "key_bits",
+                "key_type",
+                "not_after",
+                "not_before"
+            ]
+        );
+        assert_eq!(info["dns_names"], json!(["b.example.com", "y.example.com"]));
+        assert_eq!(info["issuer"], "CN=r");
+        assert_eq!(info["key_bits"], 256);
+        assert_eq!(info["key_type"], "ec");
+        assert!(info["not_after"].as_str().unwrap().ends_with('Z'));
+        let first = all["keys"][0].as_str().unwrap();
+        let page = call(
+            &engine,
+            &root,
+            List,
+            "pki/certs/detailed",
+            json!({"after": first, "limit": 1}),
+        );
+        assert_eq!(page["keys"], json!([all["keys"][1]]));
+        let last = all["keys"][2].as_str().unwrap();
+        let e = engine
+            .handle(Request {
+                operation: List,
+                path: "pki/certs/detailed".into(),
+                data: json!({"after": last}).as_object().cloned().unwrap(),
+                token: Some(root.clone()),
+                remote_addr: None,
+                id: uuid(),
+            })
+            .unwrap_err();
+        assert_eq!(e.status(), 404);
+
+        // A data directory from before the index: no rows, no marker.
+        let key = engine.cert_index("pki", |_, key| key.to_string()).unwrap();
+        engine
+            .store
+            .atomic(|tx| {
+                certindex::delete_mount(tx.conn(), &key)?;
+                tx.delete(super::INDEX_MARKER)?;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(search(&engine, CertQuery::default()).1, 0);
+        drop(engine);
+        let (engine, root) = open(dir.path());
+        let (rows, total) = search(&engine, CertQuery::default());
+        assert_eq!(total, 3);
+        assert!(
+            rows.iter()
+                .all(|r| r.role.is_empty() && r.issued_at == r.not_before)
+        );
+        assert_eq!(search(&engine, revoked).1, 1);
+        assert_eq!(
+            search(
+                &engine,
+                CertQuery {
+                    q: "x.example".into(),
+                    ..Default::default()
+                }
+            )
+            .1,
+            1
+        );
+
+        // Disabling the mount drops its rows; the accessor then finds no mount.
+        call(&engine, &root, Delete, "sys/mounts/pki", json!({}));
+        let left: i64 = engine
+            .store
+            .read_conn(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM cert_index WHERE mount = ?1",
+                    [&key],
+                    |r| r.get(0),
+                )
+                .unwrap()
+            })
+            .unwrap();
+        assert_eq!(left, 0);
+        assert_eq!(
+            engine.cert_index("pki", |_, _| ()).unwrap_err().status(),
+            404
+        );
+        assert_eq!(
+            engine.cert_index("/pki", |_, _| ()).unwrap_err().status(),
+            400
+        );
+    }
 }

@@ -513,7 +513,7 @@ pub fn generate_root(
             revocation_signature_algorithm: String::new(),
         };
         tx.put(&Keys(mount).issuer(&issuer.id), &issuer)?;
-        super::certs::store_cert(tx, mount, &serial, &pem, &issuer.id, not_after)?;
+        super::certs::store_cert(tx, mount, &serial, &pem, &issuer.id, not_after, "")?;
         let was_first = set_default_if_none(tx, mount, &issuer.id)?;
         Ok::<_, EngineError>((issuer, key_entry, was_first))
     })?;

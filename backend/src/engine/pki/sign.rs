@@ -364,9 +364,11 @@ struct Issued {
 }
 
 /// Checks the names against `role`, builds and signs the certificate, stores it.
+#[allow(clippy::too_many_arguments)] // the parts of one signing, each from a different source
 fn issue_for_role(
     engine: &Engine,
     mount: &Mount,
+    role_name: &str,
     role: &Role,
     path_ref: Option<&str>,
     data: &Map<String, Value>,
@@ -434,7 +436,7 @@ fn issue_for_role(
         public_key,
         issuer,
         role.signature_bits,
-        !role.no_store,
+        (!role.no_store).then_some(role_name),
         warnings,
     )
 }
@@ -460,7 +462,8 @@ fn sign_and_store(
     public_key: &PublicKeyInfo,
     issuer: IssuerEntry,
     signature_bits: u32,
-    store: bool,
+    // The role the certificate is stored under ("" for none); `None`: not stored.
+    store: Option<&str>,
     warnings: Vec<String>,
 ) -> Result<Issued, EngineError> {
     let issuer_key = issuers::issuer_key(engine, mount, &issuer)?;
@@ -473,10 +476,18 @@ fn sign_and_store(
     let der = cert::sign(spec, public_key, &issuer_der, &issuer_key, signature_bits)
         .map_err(pki_error)?;
     let serial = serial_hex(&spec.serial);
-    if store {
+    if let Some(role_name) = store {
         let pem = cert::pem_encode("CERTIFICATE", &der);
         engine.store.atomic_with(|tx| {
-            super::certs::store_cert(tx, mount, &serial, &pem, &issuer.id, spec.not_after)
+            super::certs::store_cert(
+                tx,
+                mount,
+                &serial,
+                &pem,
+                &issuer.id,
+                spec.not_after,
+                role_name,
+            )
         })?;
     }
     Ok(Issued {
@@ -577,6 +588,7 @@ pub fn sign(
     let issued = issue_for_role(
         engine,
         mount,
+        role_name,
         &role,
         issuer_ref,
         data,
@@ -624,6 +636,7 @@ pub fn issue(
     let issued = issue_for_role(
         engine,
         mount,
+        role_name,
         &role,
         issuer_ref,
         data,
@@ -696,7 +709,8 @@ pub fn sign_verbatim(
         &csr.public_key,
         issuer,
         sig_bits,
-        store,
+        // Certificates signed verbatim have no role in the index, as certs.rs documents.
+        store.then_some(""),
         warnings,
     )?;
     respond(issued, data, None)
@@ -775,7 +789,7 @@ pub fn sign_intermediate(
         &csr.public_key,
         issuer,
         signature_bits,
-        true,
+        Some(""),
         warnings,
     )?;
     // OpenBao's sign-intermediate answer has no `not_before` (its leaf answers do).
