@@ -4,6 +4,7 @@
 
 pub mod calls;
 pub mod certindex;
+pub mod certs;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub sessions: Arc<session::Sessions>,
     /// The Kubernetes view's watches and cache (empty when no cluster is configured).
     pub k8s: Arc<k8s::Cluster>,
+    /// Upstream mode's in-memory certificate indexes, one per mount (unused embedded).
+    pub cert_indexes: Arc<certs::Indexes>,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
             upstream,
             sessions,
             k8s,
+            cert_indexes: Arc::default(),
         })
     }
 }

@@ -801,15 +801,22 @@ impl Upstream {
             HeaderValue::from_static("identity"),
         );
         self.add_namespace(&mut headers);
+        // Vault reads the fields of a GET or LIST from the query string (`after`, `limit`
+        // of a paged LIST), so a body object given with one goes there.
+        let reads = matches!(method.as_str(), "GET" | "LIST");
+        let query = match &body {
+            Some(Value::Object(fields)) if reads => Some(query_string(fields)),
+            _ => None,
+        };
         let bytes = match &body {
-            Some(v) => Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
-            None => Bytes::new(),
+            Some(v) if !reads => Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
+            _ => Bytes::new(),
         };
         let build = |base: &str| {
             let mut req = Request::new(Full::new(bytes.clone()));
             *req.method_mut() = method.clone();
             *req.headers_mut() = headers.clone();
-            if let Ok(u) = Self::target(base, path, false, None).parse() {
+            if let Ok(u) = Self::target(base, path, false, query.as_deref()).parse() {
                 *req.uri_mut() = u;
             }
             req
@@ -920,6 +927,23 @@ async fn watch_health(
 
 /// Percent-encodes a checked API path for the request line: unreserved characters, `/`
 /// and the sub-delimiters Vault paths use stay as they are.
+/// Fields as a query string: strings as they are, other values as JSON, each
+/// percent-encoded.
+fn query_string(fields: &serde_json::Map<String, Value>) -> String {
+    use shared::api::certs::encode_component;
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            format!("{}={}", encode_component(k), encode_component(&text))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 fn encode_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {

@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use shared::api::Health;
 use tower_http::trace::TraceLayer;
 
-use crate::{AppState, k8s, security, session, setup, spa, trust, vault};
+use crate::{AppState, certs, k8s, security, session, setup, spa, trust, vault};
 
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
@@ -24,6 +24,11 @@ pub fn app(state: AppState) -> Router {
         .route("/api/setup/export/{kind}", post(setup::export))
         .route(shared::k8s_view::VIEW_PATH, get(k8s::view))
         .route(shared::k8s_view::VERSION_PATH, get(k8s::version))
+        .route("/api/certs/{mount}", get(certs::search))
+        .route("/api/certs/{mount}/summary", get(certs::summary))
+        .route("/api/certs/{mount}/timeline", get(certs::timeline))
+        .route("/api/certs/{mount}/export.csv", get(certs::export_csv))
+        .route("/api/certs/{mount}/cert/{serial}", get(certs::detail))
         .route("/api/trust", get(trust::index))
         .route("/ca/{*path}", get(trust::download))
         .route("/v1/{*path}", any(vault::handle))

@@ -157,7 +157,7 @@ async fn search_and_views_on_the_engine() -> anyhow::Result<()> {
     let server = Server::start().await?;
     let target = Target::engine(&server)?;
     let r = recipe::build(&target, ROLE, role_body()).await?;
-    exercise(&server.base, &target, &r.signer_token).await
+    exercise(&server.base, &target, &r.signer_token, "engine").await
 }
 
 #[tokio::test]
@@ -167,10 +167,10 @@ async fn search_and_views_in_front_of_openbao() -> anyhow::Result<()> {
     // Through the console, so the same requests go the way the page's do.
     let target = Target::new(Kind::OpenBao, &console.base, &bao.root_token);
     let r = recipe::build(&target, ROLE, role_body()).await?;
-    exercise(&console.base, &target, &r.signer_token).await
+    exercise(&console.base, &target, &r.signer_token, "upstream").await
 }
 
-async fn exercise(base: &str, target: &Target, signer: &str) -> anyhow::Result<()> {
+async fn exercise(base: &str, target: &Target, signer: &str, source: &str) -> anyhow::Result<()> {
     let root = target.root_token.clone();
     let mut issued = vec![];
     for (i, (cn, alt, ttl)) in [
@@ -203,6 +203,11 @@ async fn exercise(base: &str, target: &Target, signer: &str) -> anyhow::Result<(
     // A SAN substring finds its one certificate; so does a serial prefix.
     let p = page(base, &root, "q=edle-7").await?;
     ensure!(p.total == 1 && p.rows.len() == 1, "{p:#?}");
+    ensure!(
+        p.source.kind == source && p.source.indexed >= 6,
+        "{:?}",
+        p.source
+    );
     let needle = &p.rows[0];
     ensure!(needle.serial_number == issued[1].serial, "{needle:?}");
     ensure!(
