@@ -87,6 +87,22 @@ async fn issue_six(target: &Target) -> anyhow::Result<Vec<Issued>> {
     Ok(out)
 }
 
+/// The name of the one CSV file the browser saved into `dir` (waits up to 30 s).
+async fn downloaded_csv(dir: &std::path::Path) -> anyhow::Result<String> {
+    for _ in 0..300 {
+        let names: Vec<String> = std::fs::read_dir(dir)?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".csv"))
+            .collect();
+        if let [one] = names.as_slice() {
+            return Ok(one.clone());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("the browser saved no CSV file into {}", dir.display())
+}
+
 /// `GET` with the session cookie.
 async fn get_with_cookie(url: &str, cookie: &str) -> anyhow::Result<http::Response> {
     http::send(Method::GET, url, &[("cookie", cookie)], vec![]).await
@@ -323,7 +339,9 @@ async fn flow(console: &Server, token: &str) -> anyhow::Result<()> {
         .await?
         .click()
         .await?;
-    let file = tests::downloaded(downloads.path(), "certificates-pki_int.csv").await?;
+    // (The server's Content-Disposition names the file.)
+    let name = downloaded_csv(downloads.path()).await?;
+    let file = tests::downloaded(downloads.path(), &name).await?;
     ensure!(
         std::fs::read_to_string(&file)? == text,
         "the downloaded CSV differs from the export"

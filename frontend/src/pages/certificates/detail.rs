@@ -247,7 +247,7 @@ fn RevokeControl(
         }
     };
     let close = move || {
-        if let Some(d) = dialog.get() {
+        if let Some(d) = dialog.try_get_untracked().flatten() {
             d.close();
         }
     };

@@ -130,7 +130,7 @@ pub fn Certificates() -> impl IntoView {
     let go = {
         let navigate = navigate.clone();
         move |q: CertQuery, replace: bool| {
-            let Some(m) = mount.get_untracked() else {
+            let Some(m) = mount.try_get_untracked().flatten() else {
                 return;
             };
             navigate(
@@ -147,7 +147,10 @@ pub fn Certificates() -> impl IntoView {
     let set_filter = {
         let go = go.clone();
         move |f: &dyn Fn(&mut CertQuery), replace: bool| {
-            let mut q = query.get_untracked().first_page();
+            let Some(q) = query.try_get_untracked() else {
+                return;
+            };
+            let mut q = q.first_page();
             f(&mut q);
             cursors.set(vec![]);
             go(q, replace);
@@ -173,7 +176,10 @@ pub fn Certificates() -> impl IntoView {
         busy.set(true);
         set_timeout(
             move || {
-                if generation.get_value() == this && busy.get_untracked() {
+                // (try_: the page may be gone by then.)
+                if generation.try_get_value() == Some(this)
+                    && busy.try_get_untracked() == Some(true)
+                {
                     show_busy.set(true);
                 }
             },
@@ -185,7 +191,8 @@ pub fn Certificates() -> impl IntoView {
         };
         spawn_local(async move {
             let answer = api::certs::page(&m, &asked).await;
-            if generation.get_value() != this {
+            // A newer search is under way, or the page is gone.
+            if generation.try_get_value() != Some(this) {
                 return;
             }
             busy.set(false);
@@ -226,14 +233,24 @@ pub fn Certificates() -> impl IntoView {
         }
     });
     let timer = StoredValue::new(None::<TimeoutHandle>);
+    on_cleanup(move || {
+        if let Some(t) = timer.try_get_value().flatten() {
+            t.clear();
+        }
+    });
     let search_now = {
         let set_filter = set_filter.clone();
         move || {
-            if let Some(t) = timer.get_value() {
+            // Runs from a timer too: the page may be gone by then.
+            if let Some(t) = timer.try_get_value().flatten() {
                 t.clear();
             }
-            let t = text.get_untracked().trim().to_string();
-            if t != query.get_untracked().q {
+            let (Some(t), Some(current)) = (text.try_get_untracked(), query.try_get_untracked())
+            else {
+                return;
+            };
+            let t = t.trim().to_string();
+            if t != current.q {
                 set_filter(&move |q: &mut CertQuery| q.q = t.clone(), true);
             }
         }
@@ -316,12 +333,18 @@ pub fn Certificates() -> impl IntoView {
         f8(&|q: &mut CertQuery| *q = CertQuery::default(), false)
     };
     let f9 = f.clone();
+    // A bar's count is of the whole mount, so its list is too: only its window (and the
+    // order) stays.
     let on_pick = Callback::new(move |(from, to): (i64, i64)| {
+        text.set(String::new());
         f9(
             &move |q: &mut CertQuery| {
-                q.from = Some(from);
-                q.to = Some(to);
-                q.status = StatusFilter::All;
+                *q = CertQuery {
+                    from: Some(from),
+                    to: Some(to),
+                    sort: q.sort,
+                    ..CertQuery::default()
+                };
             },
             false,
         );
