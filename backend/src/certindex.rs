@@ -400,32 +400,42 @@ pub fn search(
     // The name search: a serial-number prefix (a range of the unique index), or the
     // name sets that contain the text.
     let mut names: Option<(Vec<i64>, i64)> = None;
-    let mut by_serial = false;
     if let Some(prefix) = q.serial_prefix() {
         f.push("c.serial >= ?", prefix.clone());
         f.push("c.serial < ?", prefix_end(&prefix));
-        by_serial = true;
     } else if !q.q.is_empty() {
         names = Some(matching_names(conn, mount, &q.q)?);
     }
-    if let Some((ids, _)) = &names
-        && ids.is_empty()
-    {
-        return Ok((vec![], None, 0));
+    let bare = f.is_bare();
+    if let Some((ids, n)) = &names {
+        if ids.is_empty() {
+            return Ok((vec![], None, 0));
+        }
+        // Few matching rows: read them through the `name_id` index (and sort them).
+        // Many: walk the sort order (or the status index, to count) and check each row's
+        // name set (`+` keeps SQLite from using the `name_id` index).
+        let plus = if *n > WALK_ABOVE { "+" } else { "" };
+        let list = format!(
+            "[{}]",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        );
+        f.push(
+            &format!("{plus}c.name_id IN (SELECT value FROM json_each(?))"),
+            list,
+        );
     }
 
     // Count.
     let total = match &names {
-        Some((_, n)) if f.is_bare() => *n as u64,
-        None if f.is_bare() => count(conn, mount)?,
+        Some((_, n)) if bare => *n as u64,
+        None if bare => count(conn, mount)?,
         _ => {
-            let (from, clause) = name_clause(&names, "cert_index_status");
-            let sql = format!("SELECT count(*) FROM {from} WHERE {}{clause}", f.sql);
+            let from = from_table(&names, "cert_index_status");
+            let sql = format!("SELECT count(*) FROM {from} WHERE {}", f.sql);
             let mut stmt = conn.prepare_cached(&sql)?;
             stmt.query_row(f.refs().as_slice(), |r| r.get::<_, i64>(0))? as u64
         }
     };
-    let _ = by_serial;
 
     // The page.
     if let Some((k, id)) = cursor {
@@ -441,10 +451,10 @@ pub fn search(
     } else {
         "cert_index_issued"
     };
-    let (from, clause) = name_clause(&names, index);
+    let from = from_table(&names, index);
     let dir = if desc { "DESC" } else { "ASC" };
     let sql = format!(
-        "SELECT {COLUMNS} FROM {from} WHERE {}{clause} ORDER BY c.{key} {dir}, c.id {dir} LIMIT {}",
+        "SELECT {COLUMNS} FROM {from} WHERE {} ORDER BY c.{key} {dir}, c.id {dir} LIMIT {}",
         f.sql,
         limit + 1
     );
@@ -468,26 +478,13 @@ pub fn search(
     Ok((rows.into_iter().map(|(r, _)| r).collect(), next, total))
 }
 
-/// The FROM table and the extra WHERE clause of a name search: few matching rows are
-/// read through the `name_id` index and sorted; many are found by walking `walk_index`
-/// (the sort order, or the status index for a count) and checking each row's name set.
-fn name_clause(names: &Option<(Vec<i64>, i64)>, walk_index: &str) -> (String, String) {
+/// The table of a query, with the index SQLite must use for a name search: the
+/// `name_id` index for few matching rows, else `walk_index` (see [`search`]).
+fn from_table(names: &Option<(Vec<i64>, i64)>, walk_index: &str) -> String {
     match names {
-        None => ("cert_index c".into(), String::new()),
-        Some((ids, n)) => {
-            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            if *n > WALK_ABOVE {
-                (
-                    format!("cert_index c INDEXED BY {walk_index}"),
-                    format!(" AND +c.name_id IN ({list})"),
-                )
-            } else {
-                (
-                    "cert_index c INDEXED BY cert_index_name".into(),
-                    format!(" AND c.name_id IN ({list})"),
-                )
-            }
-        }
+        None => "cert_index c".into(),
+        Some((_, n)) if *n > WALK_ABOVE => format!("cert_index c INDEXED BY {walk_index}"),
+        Some(_) => "cert_index c INDEXED BY cert_index_name".into(),
     }
 }
 

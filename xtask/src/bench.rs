@@ -7,6 +7,9 @@
 //!   RSA-2048, certificates stored) at 1/8/32/128 clients, the embedded engine against
 //!   OpenBao 2.7.2 with Raft storage in the same run, with `openssl speed ecdsap256` as
 //!   the machine's limit (`backend/benches/sign.rs`, against the release binary).
+//! - `certs [N]`: the certificate index with N (default 1,000,000) seeded certificates:
+//!   search, first page and filtered count latency over HTTP, and the server's RSS
+//!   (`bench_certs.rs`, against the release binary).
 //! - `csr`: key + CSR generation in headless Chromium, the plugin's WASM against WebCrypto,
 //!   PKI.js and node-forge measured in the same run (`../shared/bench/perfanchors`).
 
@@ -41,12 +44,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                     .env("PKI_CONSOLE_BIN", &bin),
             )
         }
+        Some("certs") => crate::bench_certs::run(&args[1..]),
         Some("csr") => {
             crate::dist::build(true)?;
             crate::bench_csr::run(args)
         }
         other => bail!(
-            "unknown benchmark {other:?}; available: `cargo xtask bench proxy`, `cargo xtask bench sign [SECONDS]`, `cargo xtask bench csr`"
+            "unknown benchmark {other:?}; available: `cargo xtask bench proxy`, `cargo xtask bench sign [SECONDS]`, `cargo xtask bench certs [N]`, `cargo xtask bench csr`"
         ),
     }
 }

@@ -7,14 +7,18 @@
 //! - `dist`            build the web bundle into `target/dist` (printing its size)
 //! - `bench proxy`     proxy overhead: latency through upstream mode vs the engine direct
 //! - `bench sign [SECONDS]`  signing throughput: the engine against OpenBao (Raft)
+//! - `bench certs [N]`  the certificate index with N certificates: search, page, count, RSS
+//! - `seed-certs N [--data-dir DIR] [--mount M]`  N synthetic certificates, stored directly
 //! - `fuzz [SECONDS] [TARGET]`  the stable-Rust fuzz harness for a bounded time
 //! - `wasm-test-runner FILE`  wasm-bindgen's test runner (as the wasm32 cargo runner)
 
 mod bench;
+mod bench_certs;
 mod bench_csr;
 mod dist;
 mod fuzz;
 mod pipeline;
+mod seed;
 mod tidy;
 mod tools;
 
@@ -35,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         "test" => pipeline::test(&rest),
         "bench" => bench::run(&rest),
         "fuzz" => fuzz::run(&rest),
+        "seed-certs" => seed::run(&rest),
         "tidy" => tidy::run(),
         "dist" => {
             tools::ensure_wasm_target()?;
@@ -46,7 +51,7 @@ fn main() -> anyhow::Result<()> {
         }
         "" | "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <run [-- server args] | test [filter] | tidy | dist [--no-opt] | bench proxy|sign|csr | fuzz [SECONDS] [TARGET] | wasm-test-runner FILE>"
+                "usage: cargo xtask <run [-- server args] | test [filter] | tidy | dist [--no-opt] | bench proxy|sign|certs [N]|csr | seed-certs N [--data-dir DIR] [--mount M] | fuzz [SECONDS] [TARGET] | wasm-test-runner FILE>"
             );
             Ok(())
         }

@@ -7,6 +7,7 @@ pub mod certs;
 pub mod crl;
 pub mod issuers;
 pub mod roles;
+pub mod seed;
 pub mod sign;
 
 use serde_json::Value;
