@@ -100,10 +100,13 @@ WHEN old.name_id <> new.name_id BEGIN
 END;
 "#;
 
-/// Above this many certificates matching a name search, the page is found by walking
-/// the sort order and checking each row's name set, rather than by reading every
-/// matching row and sorting.
-const WALK_ABOVE: i64 = 2_000;
+/// Whether a name search matching `n` of the mount's `total` rows finds its page by
+/// walking the sort order and checking each row's name set (about `total / n` rows
+/// read per row kept) rather than by reading all `n` matching rows and sorting them:
+/// when `n² > page × total`.
+fn walks(n: i64, total: u64, page: u32) -> bool {
+    (n as i128) * (n as i128) > i128::from(page) * i128::from(total)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -346,7 +349,9 @@ fn matching_names(conn: &Connection, mount: &str, text: &str) -> rusqlite::Resul
     }
     let (sql, pattern) = if text.chars().count() >= 3 {
         (
-            "SELECT n.id, n.n FROM cert_names_fts f JOIN cert_names n ON n.id = f.rowid
+            // CROSS JOIN: the trigram index first, then each match's row (the other way
+            // round, SQLite would run the MATCH once per name set of the mount).
+            "SELECT n.id, n.n FROM cert_names_fts f CROSS JOIN cert_names n ON n.id = f.rowid
              WHERE cert_names_fts MATCH ?2 AND n.mount = ?1",
             fts_string(&text),
         )
@@ -407,6 +412,7 @@ pub fn search(
         names = Some(matching_names(conn, mount, &q.q)?);
     }
     let bare = f.is_bare();
+    let mut walk = false;
     if let Some((ids, n)) = &names {
         if ids.is_empty() {
             return Ok((vec![], None, 0));
@@ -414,7 +420,8 @@ pub fn search(
         // Few matching rows: read them through the `name_id` index (and sort them).
         // Many: walk the sort order (or the status index, to count) and check each row's
         // name set (`+` keeps SQLite from using the `name_id` index).
-        let plus = if *n > WALK_ABOVE { "+" } else { "" };
+        walk = walks(*n, count(conn, mount)?, limit + 1);
+        let plus = if walk { "+" } else { "" };
         let list = format!(
             "[{}]",
             ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
@@ -430,7 +437,7 @@ pub fn search(
         Some((_, n)) if bare => *n as u64,
         None if bare => count(conn, mount)?,
         _ => {
-            let from = from_table(&names, "cert_index_status");
+            let from = from_table(&names, walk, "cert_index_status");
             let sql = format!("SELECT count(*) FROM {from} WHERE {}", f.sql);
             let mut stmt = conn.prepare_cached(&sql)?;
             stmt.query_row(f.refs().as_slice(), |r| r.get::<_, i64>(0))? as u64
@@ -451,7 +458,7 @@ pub fn search(
     } else {
         "cert_index_issued"
     };
-    let from = from_table(&names, index);
+    let from = from_table(&names, walk, index);
     let dir = if desc { "DESC" } else { "ASC" };
     let sql = format!(
         "SELECT {COLUMNS} FROM {from} WHERE {} ORDER BY c.{key} {dir}, c.id {dir} LIMIT {}",
@@ -480,10 +487,10 @@ pub fn search(
 
 /// The table of a query, with the index SQLite must use for a name search: the
 /// `name_id` index for few matching rows, else `walk_index` (see [`search`]).
-fn from_table(names: &Option<(Vec<i64>, i64)>, walk_index: &str) -> String {
+fn from_table(names: &Option<(Vec<i64>, i64)>, walk: bool, walk_index: &str) -> String {
     match names {
         None => "cert_index c".into(),
-        Some((_, n)) if *n > WALK_ABOVE => format!("cert_index c INDEXED BY {walk_index}"),
+        Some(_) if walk => format!("cert_index c INDEXED BY {walk_index}"),
         Some(_) => "cert_index c INDEXED BY cert_index_name".into(),
     }
 }
@@ -844,11 +851,12 @@ mod tests {
     #[test]
     fn many_matches_walk_the_sort_order() {
         let c = db();
-        for i in 0..(WALK_ABOVE + 100) {
+        for i in 0..2_100 {
             upsert(&c, "m1", &row(i, "same.example.com", NOW + i)).unwrap();
         }
         let (rows, next, total) = search(&c, "m1", &q(|q| q.q = "same.ex".into()), NOW).unwrap();
-        assert_eq!(total, (WALK_ABOVE + 100) as u64);
+        assert!(walks(2_100, 2_100, 51) && !walks(12, 300, 51));
+        assert_eq!(total, 2_100);
         assert_eq!(rows.len(), 50);
         assert_eq!(rows[0].not_after, NOW);
         assert!(next.is_some());
