@@ -216,7 +216,8 @@ pub fn Certificates() -> impl IntoView {
                         issuers,
                         roles,
                     }));
-                    rows.set(r.into_iter().map(|r| (now, r)).collect());
+                    let all: Vec<(i64, CertRow)> = r.into_iter().map(|r| (now, r)).collect();
+                    show_in_chunks(rows, all, generation, this, true);
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -586,8 +587,12 @@ pub fn Certificates() -> impl IntoView {
             </Show>
             <Show when=move || !rows.with(Vec::is_empty)>
                 <div class="table-scroll">
-                    <table class="cert-table" data-testid="cert-table">
+                    <table class="cert-table cert-list" data-testid="cert-table">
                         <caption class="visually-hidden">"Certificates matching the filters"</caption>
+                        <colgroup>
+                            <col class="col-cn"/><col class="col-sans"/><col class="col-serial"/><col class="col-issuer"/>
+                            <col class="col-date"/><col class="col-left"/><col class="col-status"/><col class="col-key"/>
+                        </colgroup>
                         <thead><tr>
                             <th scope="col">"Common name"</th>
                             <th scope="col">"SANs"</th>
@@ -636,6 +641,37 @@ pub fn Certificates() -> impl IntoView {
                     disabled=move || meta.with(|m| m.as_ref().is_none_or(|m| m.next.is_none()))>"Next page"</button>
             </nav>
         </section>
+    }
+}
+
+/// Rows rendered per task: a page is put in the table a slice at a time, each slice in
+/// its own task, so no main-thread task runs long even on a slow machine.
+const ROWS_PER_TASK: usize = 10;
+
+/// Replaces the table's rows with `all`, [`ROWS_PER_TASK`] now and the rest in later
+/// tasks (keyed rows: each step only adds the new slice), unless a newer search started.
+fn show_in_chunks(
+    rows: RwSignal<Vec<(i64, CertRow)>>,
+    mut all: Vec<(i64, CertRow)>,
+    generation: StoredValue<u64>,
+    this: u64,
+    first: bool,
+) {
+    let later = all.split_off(all.len().min(ROWS_PER_TASK));
+    if first {
+        rows.set(all);
+    } else {
+        rows.update(|shown| shown.extend(all));
+    }
+    if !later.is_empty() {
+        set_timeout(
+            move || {
+                if generation.try_get_value() == Some(this) {
+                    show_in_chunks(rows, later, generation, this, false);
+                }
+            },
+            Duration::ZERO,
+        );
     }
 }
 
