@@ -23,8 +23,21 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         Some(a) => a.replace('_', "").parse().context("N is a number")?,
         None => 1_000_000,
     };
-    let bin = crate::pipeline::build_server()?;
-    let tool = crate::seed::build()?;
+    // The server and the seeding tool in one cargo run: one feature set, so neither
+    // rebuilds the other's dependencies.
+    crate::run_cmd(crate::cargo().args([
+        "build",
+        "--locked",
+        "--release",
+        "-p",
+        "pki-console",
+        "--bin",
+        "pki-console",
+        "--example",
+        "seed_certs",
+    ]))?;
+    let bin = crate::root().join("target/release/pki-console");
+    let tool = crate::root().join("target/release/examples/seed_certs");
     let dir = std::env::temp_dir().join(format!("pki-certs-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;

@@ -638,4 +638,56 @@ mod tests {
             400
         );
     }
+
+    /// Tidy removes the index rows of the certificates it deletes, in its transaction.
+    #[test]
+    fn tidy_drops_index_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (engine, root) = open(dir.path());
+        use Operation::Update;
+        call(
+            &engine,
+            &root,
+            Update,
+            "sys/mounts/pki",
+            json!({"type": "pki"}),
+        );
+        call(
+            &engine,
+            &root,
+            Update,
+            "pki/root/generate/internal",
+            json!({"common_name": "r", "key_type": "ec"}),
+        );
+        call(
+            &engine,
+            &root,
+            Update,
+            "pki/roles/web",
+            json!({"allow_any_name": true, "key_type": "ec"}),
+        );
+        for (cn, ttl) in [("short.example.com", "1s"), ("long.example.com", "1h")] {
+            call(
+                &engine,
+                &root,
+                Update,
+                "pki/issue/web",
+                json!({"common_name": cn, "ttl": ttl}),
+            );
+        }
+        assert_eq!(search(&engine, CertQuery::default()).1, 3);
+        std::thread::sleep(std::time::Duration::from_millis(3_100));
+        call(
+            &engine,
+            &root,
+            Update,
+            "pki/tidy",
+            json!({"tidy_cert_store": true, "safety_buffer": "1s"}),
+        );
+        let listed = call(&engine, &root, Operation::List, "pki/certs", json!({}));
+        assert_eq!(listed["keys"].as_array().map(Vec::len), Some(2));
+        let (rows, total) = search(&engine, CertQuery::default());
+        assert_eq!(total, 2);
+        assert!(rows.iter().all(|r| r.common_name != "short.example.com"));
+    }
 }
