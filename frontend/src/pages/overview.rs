@@ -104,7 +104,10 @@ fn hierarchy_view(t: TrustIndex) -> impl IntoView {
     view! {
         <ul class="overview-cas">
             {t.issuers.into_iter().map(|i| {
-                let name = if i.issuer_name.is_empty() { i.issuer_id.clone() } else { i.issuer_name.clone() };
+                let name = [i.issuer_name.clone(), i.chain.first().map(|c| c.common_name.clone()).unwrap_or_default(), i.issuer_id.clone()]
+                    .into_iter()
+                    .find(|n| !n.is_empty())
+                    .unwrap_or_default();
                 view! {
                     <li class="card overview-ca" data-mount=i.mount.clone()>
                         <h3>{format!("{}: {name}", i.mount)}{i.is_default.then(|| view! { <span class="trust-badge">"default"</span> })}</h3>

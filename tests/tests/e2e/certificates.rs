@@ -426,7 +426,7 @@ async fn flow(console: &Server, token: &str) -> anyhow::Result<()> {
         "pear.fruits.testlab.local",
         NEEDLE,
         "SHA-256 fingerprint",
-        "Verifies",
+        "verifies",
         "-----BEGIN CERTIFICATE-----",
         "Subject Alternative Name",
     ] {

@@ -170,11 +170,26 @@ fn Detail(detail: CertDetail, on_revoked: Callback<()>) -> impl IntoView {
     } else {
         row.sans.join(", ")
     };
-    let key = format!(
-        "{} ({})",
-        d.public_key,
+    let key = if d.public_key.is_empty() {
         key_text(&row.key_type, row.key_bits)
-    );
+    } else {
+        d.public_key.clone()
+    };
+    // The server's words, said as a verdict when they do not start with one.
+    let chain_text = {
+        let m = d.chain_message.trim();
+        let lower = m.to_ascii_lowercase();
+        if lower.starts_with("verifies")
+            || lower.starts_with("does not")
+            || lower.starts_with("fails")
+        {
+            m.to_string()
+        } else if d.chain_ok {
+            format!("verifies: {m}")
+        } else {
+            format!("does not verify: {m}")
+        }
+    };
 
     view! {
         <section class="cert-detail" data-serial=serial.clone() data-status=status.as_str()>
@@ -196,8 +211,8 @@ fn Detail(detail: CertDetail, on_revoked: Callback<()>) -> impl IntoView {
                 <dt>"SHA-1 fingerprint"</dt><dd class="fingerprint">{d.sha1_fingerprint.clone()}</dd>
                 <dt>"Chain"</dt>
                 <dd class=if d.chain_ok { "cert-chain ok" } else { "cert-chain bad" } data-testid="cert-chain">
-                    {if d.chain_ok { "Verifies: " } else { "Does not verify: " }}
-                    {d.chain_message.clone()}
+                    <span aria-hidden="true">{if d.chain_ok { "✓ " } else { "✗ " }}</span>
+                    {chain_text}
                 </dd>
             </dl>
             <h3>"Extensions"</h3>

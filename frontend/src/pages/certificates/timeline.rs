@@ -15,10 +15,10 @@ use crate::api::{self, ApiError};
 /// Drawing units of a chart (the SVG scales to the page's width).
 const BAR_W: i64 = 10;
 const GAP: i64 = 2;
-const LEFT: i64 = 36;
+const LEFT: i64 = 44;
 const TOP: i64 = 12;
 const PLOT_H: i64 = 100;
-const BOTTOM: i64 = 28;
+const BOTTOM: i64 = 30;
 
 #[component]
 pub fn ExpiryTimeline(
