@@ -630,7 +630,9 @@ pub fn row_from_pem_or_der(
     role: &str,
     issued_at: i64,
 ) -> Result<CertRow, PkiError> {
-    let der = if pem_or_der.starts_with(b"-----") || pem_or_der.first() == Some(&b'\n') {
+    // DER is a SEQUENCE (0x30); anything else is read as PEM text (the first
+    // certificate in it).
+    let der = if pem_or_der.first() != Some(&0x30) {
         let text = std::str::from_utf8(pem_or_der)
             .map_err(|e| PkiError::InvalidCertificate(e.to_string()))?;
         cert::pem_decode_all(text)?
@@ -1122,7 +1124,8 @@ mod tests {
         };
         let der = cert::self_sign(&spec, &key, 0).unwrap();
         let pem = cert::pem_encode("CERTIFICATE", &der);
-        for input in [der.clone(), pem.into_bytes()] {
+        let with_text = format!("Certificate:\n    Subject: CN=Root\n{pem}");
+        for input in [der.clone(), pem.into_bytes(), with_text.into_bytes()] {
             let r = row_from_pem_or_der(&input, "iss", "web", 0).unwrap();
             assert_eq!(r.serial_number, "1a:2b");
             assert_eq!(r.common_name, "Root");
