@@ -229,8 +229,17 @@ async fn flow(console: &Server, token: &str) -> anyhow::Result<()> {
         ..Default::default()
     })
     .await?;
-    crate::request::sign_in(&browser, console, token).await?;
     let c = &browser.client;
+
+    // Signed out, the Overview shows the published CA hierarchy.
+    c.goto(&console.url("/")).await?;
+    wait(
+        &browser,
+        "const h = document.querySelector('[data-testid=overview-hierarchy]'); return h && h.innerText.includes('testlab.local Intermediate CA') && h.innerText.includes('testlab.local Root CA') && !!h.querySelector('a[href=\"/trust\"]')",
+        "the signed-out Overview never showed the CA hierarchy",
+    )
+    .await?;
+    crate::request::sign_in(&browser, console, token).await?;
 
     // The list, opened by its address.
     c.goto(&console.url("/certificates?mount=pki_int")).await?;
@@ -515,6 +524,47 @@ async fn flow(console: &Server, token: &str) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(1)).await;
         c.refresh().await?;
     }
+    // Signed in, the Overview counts pki_int's certificates, each number a link to the
+    // list filtered the same way.
+    c.goto(&console.url("/")).await?;
+    let numbers = wait(
+        &browser,
+        "const m = document.querySelector('.overview-mount[data-mount=pki_int]'); if (!m || !m.querySelector('[data-count=revoked]')) return null; return Object.fromEntries([...m.querySelectorAll('[data-count]')].map(li => [li.dataset.count, [li.querySelector('.overview-number').innerText, li.querySelector('a').getAttribute('href')]]))",
+        "the signed-in Overview never showed pki_int's numbers",
+    )
+    .await?;
+    let n = |k: &str| numbers[k][0].as_str().unwrap_or_default().to_string();
+    let href = |k: &str| numbers[k][1].as_str().unwrap_or_default().to_string();
+    ensure!(
+        n("revoked") == "1" && n("total") == total.to_string(),
+        "the Overview's numbers: {numbers}"
+    );
+    ensure!(
+        n("issued-24h") == total.to_string() || n("issued-24h") == "6",
+        "issued in 24 h: {numbers}"
+    );
+    for (k, want) in [
+        ("revoked", "/certificates?mount=pki_int&status=revoked"),
+        (
+            "expiring-24h",
+            "/certificates?mount=pki_int&status=expiring&days=1",
+        ),
+        (
+            "expiring-7d",
+            "/certificates?mount=pki_int&status=expiring&days=7",
+        ),
+        ("issued-24h", "/certificates?mount=pki_int&sort=-issued"),
+    ] {
+        ensure!(href(k) == want, "the Overview's {k} link is {}", href(k));
+    }
+    let expiring_24h = issued
+        .iter()
+        .filter(|i| i.serial != needle.serial && i.not_after <= now + 86_400)
+        .count();
+    ensure!(
+        n("expiring-24h") == expiring_24h.to_string(),
+        "expiring within 24 h: {numbers}, want {expiring_24h}"
+    );
     let errors = browser.console_errors().await?;
     ensure!(errors.is_empty(), "console errors: {errors:?}");
     browser.close().await?;
