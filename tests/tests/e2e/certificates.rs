@@ -585,6 +585,99 @@ async fn list_search_detail_revoke_in_front_of_openbao() -> anyhow::Result<()> {
     flow(&console, &bao.root_token).await
 }
 
+/// Refusals in words: a token that may not list the index is told which capability it
+/// lacks (and its session is not taken for ended); one that may read but not revoke sees
+/// Vault's refusal with the policy it needs.
+#[tokio::test]
+async fn refusals_name_the_missing_capability() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let root = server.root_token()?;
+    let target = Target::new(Kind::Engine, &server.base, &root);
+    let recipe = recipe::build(&target, ROLE, role_body()).await?;
+    let issued = issue_six(&target).await?;
+    let browser = Browser::start().await?;
+    let c = &browser.client;
+
+    // The recipe's signer may sign and read its role, not list certificates.
+    crate::request::sign_in(&browser, &server, &recipe.signer_token).await?;
+    c.goto(&server.url("/certificates?mount=pki_int")).await?;
+    let alert = wait(
+        &browser,
+        "const e = [...document.querySelectorAll('.cert-results [role=alert]')].map(a => a.innerText).join(' '); return e.includes('certs/detailed') && e",
+        "a token without list on certs/detailed was not told so",
+    )
+    .await?;
+    ensure!(
+        alert.as_str().is_some_and(|a| a.contains("403")),
+        "the refusal reads {alert}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    ensure!(
+        js(&browser, "return !document.querySelector('.session-ended')").await? == json!(true),
+        "a 403 from the index was taken for an ended session"
+    );
+
+    // A reader: list and read, no revoke.
+    target
+        .policy(
+            "cert-reader",
+            "path \"pki_int/certs/detailed\" { capabilities = [\"list\"] }\npath \"pki_int/certs\" { capabilities = [\"list\"] }\npath \"pki_int/cert/*\" { capabilities = [\"read\"] }\npath \"sys/mounts\" { capabilities = [\"read\"] }\n",
+        )
+        .await?;
+    let reader = target.token_with(&["cert-reader"], Value::Null).await?;
+    browser.close().await?;
+    let browser = Browser::start().await?;
+    let c = &browser.client;
+    crate::request::sign_in(&browser, &server, &reader).await?;
+    let serial = &issued[0].serial;
+    c.goto(&server.url(&format!("/certificates/{serial}?mount=pki_int")))
+        .await?;
+    wait(
+        &browser,
+        "const d = document.querySelector('.cert-detail'); return d && d.dataset.status === 'valid'",
+        "the reader never saw the certificate",
+    )
+    .await?;
+    js(&browser, "[...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Revoke…').click()").await?;
+    wait(
+        &browser,
+        "const d = document.querySelector('dialog.cert-dialog'); return d && d.open",
+        "the dialog never opened",
+    )
+    .await?;
+    c.find(Locator::Css("[data-testid=revoke-confirm]"))
+        .await?
+        .click()
+        .await?;
+    let alert = wait(
+        &browser,
+        "const a = document.querySelector('.cert-revoke [role=alert]'); return a && a.innerText",
+        "the refused revocation was not reported",
+    )
+    .await?;
+    let alert = alert.as_str().unwrap_or_default();
+    ensure!(
+        alert.contains("403") && alert.contains("update on pki_int/revoke"),
+        "the refused revocation reads {alert}"
+    );
+    ensure!(
+        js(
+            &browser,
+            "return document.querySelector('.cert-detail').dataset.status"
+        )
+        .await?
+            == json!("valid"),
+        "the certificate shows revoked after a refusal"
+    );
+    let on_crl = crl_serials(&server.base).await?;
+    ensure!(
+        !on_crl.contains(&openssl_serial(serial)),
+        "{serial} is on the CRL"
+    );
+    browser.close().await?;
+    Ok(())
+}
+
 /// 10,000 certificates: signed with 16 clients in parallel from one CSR (the role takes
 /// the names from the request, so each is a distinct certificate).
 async fn seed(base: &str, token: &str, n: usize) -> anyhow::Result<()> {
