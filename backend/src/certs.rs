@@ -287,6 +287,33 @@ pub async fn summary(
     }
 }
 
+/// The summary of `mount` for the caller, as `/api/certs/<mount>/summary` answers it, or
+/// why not in words (the Overview shows one per mount).
+pub async fn summary_of(
+    state: &AppState,
+    token: &str,
+    mount: &str,
+) -> Result<api::CertSummary, String> {
+    let words = |r: Response| {
+        format!(
+            "{} ({})",
+            r.status().canonical_reason().unwrap_or(""),
+            r.status().as_u16()
+        )
+    };
+    let mount = check_mount(mount).map_err(words)?;
+    authorise(state, token, &mount).await.map_err(|r| {
+        format!("your token may not list the certificates of {mount} (it needs \"list\" on {mount}/certs/detailed): {}", words(r))
+    })?;
+    let now = crate::engine::now();
+    with_index(state, token, &mount, move |conn, key| {
+        Ok(certindex::summary(conn, key, now)?)
+    })
+    .await
+    .map(|(s, source)| api::CertSummary { source, ..s })
+    .map_err(words)
+}
+
 /// `GET /api/certs/<mount>/timeline`.
 pub async fn timeline(
     State(state): State<AppState>,

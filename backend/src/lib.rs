@@ -9,6 +9,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod k8s;
+pub mod overview;
 pub mod proxy;
 pub mod routes;
 pub mod security;

@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use shared::api::Health;
 use tower_http::trace::TraceLayer;
 
-use crate::{AppState, certs, k8s, security, session, setup, spa, trust, vault};
+use crate::{AppState, certs, k8s, overview, security, session, setup, spa, trust, vault};
 
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
@@ -29,6 +29,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/certs/{mount}/timeline", get(certs::timeline))
         .route("/api/certs/{mount}/export.csv", get(certs::export_csv))
         .route("/api/certs/{mount}/cert/{serial}", get(certs::detail))
+        .route(shared::api::overview::PATH, get(overview::overview))
         .route("/api/trust", get(trust::index))
         .route("/ca/{*path}", get(trust::download))
         .route("/v1/{*path}", any(vault::handle))

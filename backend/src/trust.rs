@@ -343,6 +343,11 @@ fn named_mounts(list: &str) -> (Vec<String>, Vec<String>) {
 }
 
 /// The whole index, and the chains behind it.
+/// The trust index as `/api/trust` answers it (the Overview's hierarchy reads it too).
+pub async fn index_of(state: &AppState) -> TrustIndex {
+    gather(state).await.0
+}
+
 async fn gather(state: &AppState) -> (TrustIndex, Vec<Read>) {
     let published = published_mounts(state).await;
     let mounts = published.mounts.clone();

@@ -49,6 +49,10 @@ pub struct K8sView {
 pub struct Totals {
     pub certificates: usize,
     pub certificates_matched: usize,
+    /// Matching Certificates whose renewal status is a problem (counted before the rows
+    /// are capped at [`MAX_ROWS`]).
+    #[serde(default)]
+    pub certificates_failing: usize,
     pub issuers: usize,
     pub ingresses: usize,
     pub ingresses_matched: usize,

@@ -217,6 +217,10 @@ pub fn build(cache: &Cache, now: i64, q: &str) -> K8sView {
         });
     }
 
+    let problem_certs = certificates
+        .iter()
+        .filter(|c| c.status.is_problem())
+        .count();
     // Rows that need a person first, so a capped answer never hides them.
     certificates.sort_by_key(|c: &CertificateRow| !c.status.is_problem() && c.flags.is_empty());
     certificates.truncate(MAX_ROWS);
@@ -333,6 +337,7 @@ pub fn build(cache: &Cache, now: i64, q: &str) -> K8sView {
         totals: Totals {
             certificates: cache.certificates.len(),
             certificates_matched: matched_certs,
+            certificates_failing: problem_certs,
             issuers: cache.issuers.len() + cache.cluster_issuers.len(),
             ingresses: cache.ingresses.len(),
             ingresses_matched: matched_ingresses,

@@ -5,9 +5,7 @@
 use gloo_net::http::Method;
 use serde::Deserialize;
 use shared::api::Envelope;
-use shared::api::certs::{
-    CertDetail, CertPage, CertQuery, CertSummary, Timeline, encode_component, mount_path,
-};
+use shared::api::certs::{CertDetail, CertPage, CertQuery, Timeline, encode_component, mount_path};
 
 use super::{ApiError, get_json, send};
 
@@ -38,11 +36,6 @@ fn with_query(base: String, query: &str) -> String {
 /// `GET /api/certs/<mount>?<query>`: one page of matches.
 pub async fn page(mount: &str, query: &CertQuery) -> Result<CertPage, ApiError> {
     get_json(&with_query(mount_path(mount), &query.to_query_string())).await
-}
-
-/// `GET /api/certs/<mount>/summary`.
-pub async fn summary(mount: &str) -> Result<CertSummary, ApiError> {
-    get_json(&format!("{}/summary", mount_path(mount))).await
 }
 
 /// `GET /api/certs/<mount>/timeline`.

@@ -6,6 +6,7 @@
 
 pub mod certs;
 pub mod k8s;
+pub mod overview;
 pub mod session;
 pub mod setup;
 pub mod trust;

@@ -1,31 +1,38 @@
-//! `/`: what the console does and where each job lives, and what the CA is doing now.
-//! Signed out it shows the public CA hierarchy (`/api/trust`); signed in, per PKI mount,
-//! the certificate index's numbers (`/api/certs/<mount>/summary`), each a link to the
-//! list filtered the same way, and the Kubernetes renewals that fail (when a cluster is
-//! connected).
+//! `/`: what the console does and where each job lives, and what the CA is doing now, from
+//! one answer (`/api/overview`): the public CA hierarchy for everyone; signed in, per PKI
+//! mount, the certificate index's numbers, each a link to the list filtered the same way,
+//! and the Kubernetes renewals that fail (when a cluster is connected).
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::A;
-use shared::api::certs::{CertQuery, CertSummary, Sort, StatusFilter};
+use shared::api::certs::{CertQuery, Sort, StatusFilter};
+use shared::api::overview::{CaNode, KubernetesNumbers, MountNumbers};
 use shared::nav;
-use shared::trust::{TrustIndex, time_left, utc_text};
+use shared::trust::{time_left, utc_text};
 
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::components::PageHeader;
-use crate::pages::certificates::{error_hint, list_href, thousands};
+use crate::pages::certificates::{list_href, thousands};
 use crate::session::SessionContext;
 
 #[component]
 pub fn Overview() -> impl IntoView {
     let session = expect_context::<SessionContext>();
     let signed_in = Memo::new(move |_| session.signed_in());
+    // Asked again when the visitor signs in or out (the answer depends on it).
+    let data = LocalResource::new(move || {
+        let _ = signed_in.get();
+        api::overview::overview()
+    });
     view! {
         <PageHeader page=nav::OVERVIEW lead="Your own CA for Kubernetes ingresses and everything else: Vault (or OpenBao) PKI, cert-manager and self-service certificates in one console."/>
-        {move || match signed_in.get() {
-            Some(true) => view! { <Activity/> }.into_any(),
-            Some(false) => view! { <Hierarchy/> }.into_any(),
-            None => ().into_any(),
+        {move || match data.get() {
+            None => view! { <p class="progress" role="status"><span class="spinner" aria-hidden="true"></span>"Loading the CAs…"</p> }.into_any(),
+            Some(Err(e)) => view! { <div class="error" role="alert"><p>{format!("Could not read the overview: {e}")}</p></div> }.into_any(),
+            Some(Ok(o)) => {
+                let numbers = o.signed_in.then(|| activity_view(o.mounts.clone(), o.kubernetes.clone()));
+                view! { {numbers} {hierarchy_view(o.now, o.cas)} }.into_any()
+            }
         }}
         <Jobs/>
     }
@@ -80,37 +87,15 @@ fn Jobs() -> impl IntoView {
 }
 
 /// The public CA hierarchy: per published mount, each issuer's chain up to its root.
-#[component]
-fn Hierarchy() -> impl IntoView {
-    let index = LocalResource::new(api::trust::index);
-    view! {
-        <section class="overview-hierarchy" aria-labelledby="overview-cas" data-testid="overview-hierarchy">
-            <h2 id="overview-cas" class="overview-section">"Certificate authorities"</h2>
-            {move || match index.get() {
-                None => view! { <p class="progress" role="status"><span class="spinner" aria-hidden="true"></span>"Loading the CAs…"</p> }.into_any(),
-                Some(Err(e)) => view! { <div class="error" role="alert"><p>{format!("Could not read the published CAs: {e}")}</p></div> }.into_any(),
-                Some(Ok(t)) => hierarchy_view(t).into_any(),
-            }}
-            <p><A href=nav::TRUST.path>"Trust these CAs on your devices →"</A></p>
-        </section>
-    }
-}
-
-fn hierarchy_view(t: TrustIndex) -> impl IntoView {
-    let now = t.now;
-    if t.issuers.is_empty() {
-        return view! { <p class="hint">"No CA is published yet. An admin builds one with the setup wizard."</p> }.into_any();
-    }
-    view! {
-        <ul class="overview-cas">
-            {t.issuers.into_iter().map(|i| {
-                let name = [i.issuer_name.clone(), i.chain.first().map(|c| c.common_name.clone()).unwrap_or_default(), i.issuer_id.clone()]
-                    .into_iter()
-                    .find(|n| !n.is_empty())
-                    .unwrap_or_default();
-                view! {
+fn hierarchy_view(now: i64, cas: Vec<CaNode>) -> impl IntoView {
+    let body = if cas.is_empty() {
+        view! { <p class="hint">"No CA is published yet. An admin builds one with the setup wizard."</p> }.into_any()
+    } else {
+        view! {
+            <ul class="overview-cas">
+                {cas.into_iter().map(|i| view! {
                     <li class="card overview-ca" data-mount=i.mount.clone()>
-                        <h3>{format!("{}: {name}", i.mount)}{i.is_default.then(|| view! { <span class="trust-badge">"default"</span> })}</h3>
+                        <h3>{format!("{}: {}", i.mount, i.name)}{i.is_default.then(|| view! { <span class="trust-badge">"default"</span> })}</h3>
                         {(!i.complete).then(|| view! {
                             <p class="trust-left bad">{format!("Incomplete chain{}", i.problem.as_ref().map(|p| format!(": {p}")).unwrap_or_default())}</p>
                         })}
@@ -130,10 +115,17 @@ fn hierarchy_view(t: TrustIndex) -> impl IntoView {
                             }).collect_view()}
                         </ol>
                     </li>
-                }
-            }).collect_view()}
-        </ul>
-    }.into_any()
+                }).collect_view()}
+            </ul>
+        }.into_any()
+    };
+    view! {
+        <section class="overview-hierarchy" aria-labelledby="overview-cas" data-testid="overview-hierarchy">
+            <h2 id="overview-cas" class="overview-section">"Certificate authorities"</h2>
+            {body}
+            <p><A href=nav::TRUST.path>"Trust these CAs on your devices →"</A></p>
+        </section>
+    }
 }
 
 /// A link to the list of `mount` with a filter.
@@ -144,93 +136,66 @@ fn filtered(mount: &str, f: impl FnOnce(&mut CertQuery)) -> String {
 }
 
 /// The signed-in view: each PKI mount's numbers, and failing Kubernetes renewals.
-#[component]
-fn Activity() -> impl IntoView {
-    let mounts = LocalResource::new(api::vault::pki_mounts);
-    let failing = RwSignal::new(None::<usize>);
-    spawn_local(async move {
-        // Not configured, or not readable: say nothing.
-        if let Ok(v) = api::k8s::view(String::new()).await
-            && v.configured
-        {
-            failing.set(Some(
-                v.certificates
-                    .iter()
-                    .filter(|c| c.status.is_problem())
-                    .count(),
-            ));
-        }
-    });
+fn activity_view(mounts: Vec<MountNumbers>, k8s: Option<KubernetesNumbers>) -> impl IntoView {
     view! {
         <section class="overview-activity" aria-labelledby="overview-activity">
             <h2 id="overview-activity" class="overview-section">"Certificates now"</h2>
-            {move || failing.get().map(|n| view! {
-                <p class="overview-k8s" data-testid="overview-k8s">
-                    <A href=nav::KUBERNETES.path>
-                        {format!("{} Kubernetes {} failing", thousands(n as u64), if n == 1 { "renewal" } else { "renewals" })}
-                    </A>
-                    {(n == 0).then_some(" (all renewing)")}
-                </p>
+            {k8s.map(|k| {
+                let n = k.failing;
+                view! {
+                    <p class="overview-k8s" data-testid="overview-k8s">
+                        <A href=nav::KUBERNETES.path>
+                            {format!("{} Kubernetes {} failing", thousands(n), if n == 1 { "renewal" } else { "renewals" })}
+                        </A>
+                        {(n == 0).then_some(" (all renewing)")}
+                    </p>
+                }
             })}
-            {move || match mounts.get() {
-                None => view! { <p class="progress" role="status"><span class="spinner" aria-hidden="true"></span>"Loading the PKI mounts…"</p> }.into_any(),
-                Some(Err(e)) => view! {
-                    <div class="error" role="alert"><p>{format!("Could not list the PKI mounts: {e}")}</p>
-                    {error_hint(&e, "sys/mounts").map(|h| view! { <p class="hint">{h}</p> })}</div>
-                }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! {
+            {if mounts.is_empty() {
+                view! {
                     <p class="hint">"No PKI mount yet: " <A href=nav::SETUP.path>"build one with the setup wizard"</A> "."</p>
-                }.into_any(),
-                Some(Ok(list)) => view! {
+                }.into_any()
+            } else {
+                view! {
                     <ul class="cards overview-mounts">
-                        {list.into_iter().map(|m| view! { <MountSummary mount=m.path/> }).collect_view()}
+                        {mounts.into_iter().map(mount_numbers).collect_view()}
                     </ul>
-                }.into_any(),
+                }.into_any()
             }}
         </section>
     }
 }
 
-#[component]
-fn MountSummary(mount: String) -> impl IntoView {
-    let data = RwSignal::new(None::<Result<CertSummary, ApiError>>);
-    {
-        let mount = mount.clone();
-        spawn_local(async move {
-            data.set(Some(api::certs::summary(&mount).await));
-        });
-    }
-    let m = mount.clone();
+fn mount_numbers(m: MountNumbers) -> impl IntoView {
+    let mount = m.mount.clone();
+    let body = match (m.summary, m.error) {
+        (Some(s), _) => {
+            let items: [(&str, &str, u64, String); 6] = [
+                ("issued-24h", "issued in the last 24 hours", s.issued_24h, filtered(&mount, |q| q.sort = Sort::IssuedDesc)),
+                ("expiring-24h", "expiring within 24 hours", s.expiring_24h, filtered(&mount, |q| { q.status = StatusFilter::Expiring; q.days = 1; })),
+                ("expiring-7d", "expiring within 7 days", s.expiring_7d, filtered(&mount, |q| { q.status = StatusFilter::Expiring; q.days = 7; })),
+                ("revoked", "revoked", s.revoked, filtered(&mount, |q| q.status = StatusFilter::Revoked)),
+                ("valid", "valid", s.valid, filtered(&mount, |q| q.status = StatusFilter::Valid)),
+                ("total", "in total", s.total, filtered(&mount, |_| {})),
+            ];
+            view! {
+                <ul class="overview-numbers">
+                    {items.into_iter().map(|(key, words, n, href)| view! {
+                        <li data-count=key>
+                            <a href=href><span class="overview-number">{thousands(n)}</span>" "{words}</a>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        }
+        (None, error) => view! {
+            <div class="error" role="alert"><p>{format!("No numbers: {}", error.unwrap_or_default())}</p></div>
+        }.into_any(),
+    };
     view! {
         <li class="card overview-mount" data-mount=mount.clone()>
             <h3><a href=filtered(&mount, |_| {})>{mount.clone()}</a></h3>
-            {move || match data.get() {
-                None => view! { <p class="progress" role="status"><span class="spinner" aria-hidden="true"></span>"Counting…"</p> }.into_any(),
-                Some(Err(e)) => view! {
-                    <div class="error" role="alert"><p>{format!("No numbers: {e}")}</p>
-                    {error_hint(&e, &m).map(|h| view! { <p class="hint">{h}</p> })}</div>
-                }.into_any(),
-                Some(Ok(s)) => {
-                    let m = m.clone();
-                    let items: [(&str, &str, u64, String); 6] = [
-                        ("issued-24h", "issued in the last 24 hours", s.issued_24h, filtered(&m, |q| q.sort = Sort::IssuedDesc)),
-                        ("expiring-24h", "expiring within 24 hours", s.expiring_24h, filtered(&m, |q| { q.status = StatusFilter::Expiring; q.days = 1; })),
-                        ("expiring-7d", "expiring within 7 days", s.expiring_7d, filtered(&m, |q| { q.status = StatusFilter::Expiring; q.days = 7; })),
-                        ("revoked", "revoked", s.revoked, filtered(&m, |q| q.status = StatusFilter::Revoked)),
-                        ("valid", "valid", s.valid, filtered(&m, |q| q.status = StatusFilter::Valid)),
-                        ("total", "in total", s.total, filtered(&m, |_| {})),
-                    ];
-                    view! {
-                        <ul class="overview-numbers">
-                            {items.into_iter().map(|(key, words, n, href)| view! {
-                                <li data-count=key>
-                                    <a href=href><span class="overview-number">{thousands(n)}</span>" "{words}</a>
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any()
-                }
-            }}
+            {body}
         </li>
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod certs;
 pub mod kubernetes;
+pub mod overview;
 pub mod pki;
 pub mod sys;
 pub mod token;
