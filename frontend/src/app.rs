@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::{ParamSegment, StaticSegment};
+use leptos_router::{Lazy, LazyRoute, ParamSegment, StaticSegment, lazy_route};
 use shared::nav;
 
 use crate::api;
@@ -36,15 +36,15 @@ pub fn App() -> impl IntoView {
                 // Paths come from `shared::nav` only; pages that need a session are
                 // wrapped in `RequireSession`.
                 <Routes fallback=pages::not_found::NotFound>
-                    <Route path=StaticSegment(nav::OVERVIEW.path) view=pages::overview::Overview/>
-                    <Route path=StaticSegment(nav::SETUP.path) view=|| view! { <RequireSession><pages::setup::Setup/></RequireSession> }/>
-                    <Route path=(StaticSegment(nav::SETUP.path), ParamSegment("step")) view=|| view! { <RequireSession><pages::setup::Setup/></RequireSession> }/>
-                    <Route path=StaticSegment(nav::REQUEST.path) view=|| view! { <RequireSession><pages::request::Request/></RequireSession> }/>
-                    <Route path=StaticSegment(nav::CERTIFICATES.path) view=|| view! { <RequireSession><pages::certificates::Certificates/></RequireSession> }/>
-                    <Route path=(StaticSegment(nav::CERTIFICATES.path), ParamSegment("serial")) view=|| view! { <RequireSession><pages::certificates::CertificateDetail/></RequireSession> }/>
-                    <Route path=StaticSegment(nav::KUBERNETES.path) view=|| view! { <RequireSession><pages::kubernetes::Kubernetes/></RequireSession> }/>
-                    <Route path=StaticSegment(nav::TRUST.path) view=pages::trust::Trust/>
-                    <Route path=StaticSegment(nav::SIGN_IN.path) view=pages::sign_in::SignIn/>
+                    <Route path=StaticSegment(nav::OVERVIEW.path) view={Lazy::<OverviewRoute>::new()}/>
+                    <Route path=StaticSegment(nav::SETUP.path) view={Lazy::<SetupRoute>::new()}/>
+                    <Route path=(StaticSegment(nav::SETUP.path), ParamSegment("step")) view={Lazy::<SetupRoute>::new()}/>
+                    <Route path=StaticSegment(nav::REQUEST.path) view={Lazy::<RequestRoute>::new()}/>
+                    <Route path=StaticSegment(nav::CERTIFICATES.path) view={Lazy::<CertificatesRoute>::new()}/>
+                    <Route path=(StaticSegment(nav::CERTIFICATES.path), ParamSegment("serial")) view={Lazy::<CertificateRoute>::new()}/>
+                    <Route path=StaticSegment(nav::KUBERNETES.path) view={Lazy::<KubernetesRoute>::new()}/>
+                    <Route path=StaticSegment(nav::TRUST.path) view={Lazy::<TrustRoute>::new()}/>
+                    <Route path=StaticSegment(nav::SIGN_IN.path) view={Lazy::<SignInRoute>::new()}/>
                 </Routes>
             </main>
             <footer class="footer">
@@ -143,3 +143,56 @@ fn FocusOnNavigate() -> impl IntoView {
         request_animation_frame(focus_main);
     });
 }
+
+/// A page loaded on demand: its WebAssembly is a chunk of its own, fetched when the route
+/// is first visited (`cargo xtask dist` splits it off at the `#[lazy_route]`).
+macro_rules! lazy_page {
+    ($(#[$doc:meta])* $route:ident => $($view:tt)*) => {
+        $(#[$doc])*
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { $($view)* }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(
+    /// `/setup` and `/setup/<step>`.
+    SetupRoute => <RequireSession><pages::setup::Setup/></RequireSession>
+);
+lazy_page!(
+    /// `/request`.
+    RequestRoute => <RequireSession><pages::request::Request/></RequireSession>
+);
+lazy_page!(
+    /// `/certificates`.
+    CertificatesRoute => <RequireSession><pages::certificates::Certificates/></RequireSession>
+);
+lazy_page!(
+    /// `/certificates/<serial>`.
+    CertificateRoute => <RequireSession><pages::certificates::CertificateDetail/></RequireSession>
+);
+lazy_page!(
+    /// `/kubernetes`.
+    KubernetesRoute => <RequireSession><pages::kubernetes::Kubernetes/></RequireSession>
+);
+lazy_page!(
+    /// `/trust` (public).
+    TrustRoute => <pages::trust::Trust/>
+);
+lazy_page!(
+    /// `/` (public; more when signed in).
+    OverviewRoute => <pages::overview::Overview/>
+);
+lazy_page!(
+    /// `/sign-in`.
+    SignInRoute => <pages::sign_in::SignIn/>
+);
