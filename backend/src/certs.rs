@@ -276,15 +276,24 @@ pub async fn summary(
         Ok(x) => x,
         Err(r) => return r,
     };
+    match summary_checked(&state, &token, &mount).await {
+        Ok(s) => no_store(Json(s).into_response()),
+        Err(r) => r,
+    }
+}
+
+/// The summary of a mount the caller was allowed to list.
+async fn summary_checked(
+    state: &AppState,
+    token: &str,
+    mount: &str,
+) -> Result<api::CertSummary, Response> {
     let now = crate::engine::now();
-    match with_index(&state, &token, &mount, move |conn, key| {
+    with_index(state, token, mount, move |conn, key| {
         Ok(certindex::summary(conn, key, now)?)
     })
     .await
-    {
-        Ok((s, source)) => no_store(Json(api::CertSummary { source, ..s }).into_response()),
-        Err(r) => r,
-    }
+    .map(|(s, source)| api::CertSummary { source, ..s })
 }
 
 /// The summary of `mount` for the caller, as `/api/certs/<mount>/summary` answers it, or
@@ -305,13 +314,7 @@ pub async fn summary_of(
     authorise(state, token, &mount).await.map_err(|r| {
         format!("your token may not list the certificates of {mount} (it needs \"list\" on {mount}/certs/detailed): {}", words(r))
     })?;
-    let now = crate::engine::now();
-    with_index(state, token, &mount, move |conn, key| {
-        Ok(certindex::summary(conn, key, now)?)
-    })
-    .await
-    .map(|(s, source)| api::CertSummary { source, ..s })
-    .map_err(words)
+    summary_checked(state, token, &mount).await.map_err(words)
 }
 
 /// `GET /api/certs/<mount>/timeline`.

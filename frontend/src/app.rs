@@ -20,8 +20,10 @@ use crate::session::{RequireSession, SessionContext};
 pub fn App() -> impl IntoView {
     SessionContext::provide();
     crate::session::install_leave_guard();
+    // True while the router loads the next page (its chunk, on its first visit).
+    let (is_routing, set_is_routing) = signal(false);
     view! {
-        <Router>
+        <Router set_is_routing>
             <a class="skip-link" href="#main" on:click=skip_to_content>"Skip to content"</a>
             <header class="topbar">
                 <A href="/" attr:class="brand">
@@ -32,6 +34,9 @@ pub fn App() -> impl IntoView {
                 <SessionBar/>
             </header>
             <FocusOnNavigate/>
+            <p class="route-progress" role="status" aria-live="polite">
+                {move || is_routing.get().then_some("Loading the page…")}
+            </p>
             <main id="main" tabindex="-1">
                 // Paths come from `shared::nav` only; pages that need a session are
                 // wrapped in `RequireSession`.

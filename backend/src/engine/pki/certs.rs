@@ -453,6 +453,23 @@ mod tests {
             .unwrap()
     }
 
+    /// A PKI mount `pki` with an EC root and a role `web` that allows any name.
+    fn pki_with_role(engine: &Engine, root: &str) {
+        for (path, body) in [
+            ("sys/mounts/pki", json!({"type": "pki"})),
+            (
+                "pki/root/generate/internal",
+                json!({"common_name": "r", "key_type": "ec"}),
+            ),
+            (
+                "pki/roles/web",
+                json!({"allow_any_name": true, "key_type": "ec"}),
+            ),
+        ] {
+            call(engine, root, Operation::Update, path, body);
+        }
+    }
+
     /// Issued and revoked certificates land in the index with the storage write; the
     /// detailed list has OpenBao's shape; rows dropped (a data directory from before the
     /// index) come back at the next open; disabling the mount drops its rows.
@@ -461,27 +478,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (engine, root) = open(dir.path());
         use Operation::{Delete, List, Update};
-        call(
-            &engine,
-            &root,
-            Update,
-            "sys/mounts/pki",
-            json!({"type": "pki"}),
-        );
-        call(
-            &engine,
-            &root,
-            Update,
-            "pki/root/generate/internal",
-            json!({"common_name": "r", "key_type": "ec"}),
-        );
-        call(
-            &engine,
-            &root,
-            Update,
-            "pki/roles/web",
-            json!({"allow_any_name": true, "key_type": "ec"}),
-        );
+        pki_with_role(&engine, &root);
         let mut serials = vec![];
         for (cn, alt) in [
             ("a.example.com", "x.example.com"),
@@ -645,27 +642,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (engine, root) = open(dir.path());
         use Operation::Update;
-        call(
-            &engine,
-            &root,
-            Update,
-            "sys/mounts/pki",
-            json!({"type": "pki"}),
-        );
-        call(
-            &engine,
-            &root,
-            Update,
-            "pki/root/generate/internal",
-            json!({"common_name": "r", "key_type": "ec"}),
-        );
-        call(
-            &engine,
-            &root,
-            Update,
-            "pki/roles/web",
-            json!({"allow_any_name": true, "key_type": "ec"}),
-        );
+        pki_with_role(&engine, &root);
         for (cn, ttl) in [("short.example.com", "1s"), ("long.example.com", "1h")] {
             call(
                 &engine,
