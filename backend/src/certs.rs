@@ -237,13 +237,9 @@ pub async fn search(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let (token, mount) = match prelude(&state, &headers, &mount).await {
+    let (token, mount, q) = match prelude_query(&state, &headers, &mount, query).await {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let q = match CertQuery::parse(query.as_deref().unwrap_or("")) {
-        Ok(q) => q,
-        Err(e) => return bad(e.to_string()),
     };
     let now = crate::engine::now();
     let answer = with_index(&state, &token, &mount, move |conn, key| {
@@ -346,17 +342,17 @@ pub async fn export_csv(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let (token, mount) = match prelude(&state, &headers, &mount).await {
-        Ok(x) => x,
+    let (token, mount, q) = match prelude_query(&state, &headers, &mount, query).await {
+        Ok((token, mount, q)) => (
+            token,
+            mount,
+            CertQuery {
+                after: String::new(),
+                limit: CSV_CHUNK,
+                ..q
+            },
+        ),
         Err(r) => return r,
-    };
-    let q = match CertQuery::parse(query.as_deref().unwrap_or("")) {
-        Ok(q) => CertQuery {
-            after: String::new(),
-            limit: CSV_CHUNK,
-            ..q
-        },
-        Err(e) => return bad(e.to_string()),
     };
     let now = crate::engine::now();
     // Check the query and the index before the 200 goes out: the first chunk.
@@ -572,6 +568,18 @@ async fn prelude(
     let mount = check_mount(mount)?;
     authorise(state, &token, &mount).await?;
     Ok((token, mount))
+}
+
+/// [`prelude`], then the query string as a [`CertQuery`] (400 naming a bad field).
+async fn prelude_query(
+    state: &AppState,
+    headers: &HeaderMap,
+    mount: &str,
+    query: Option<String>,
+) -> Result<(String, String, CertQuery), Response> {
+    let (token, mount) = prelude(state, headers, mount).await?;
+    let q = CertQuery::parse(query.as_deref().unwrap_or("")).map_err(|e| bad(e.to_string()))?;
+    Ok((token, mount, q))
 }
 
 fn no_store(mut res: Response) -> Response {

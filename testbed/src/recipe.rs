@@ -131,3 +131,35 @@ pub fn csr_pem(common_name: &str) -> anyhow::Result<String> {
     };
     Ok(csr::build_csr(&k, &subject, &sans, &Default::default())?)
 }
+
+/// What one `<mount>/issue/<role>` answered that the index tests compare.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub serial: String,
+    /// `expiration`, Unix seconds.
+    pub not_after: i64,
+}
+
+/// Issues a certificate for `cn` (and the comma-separated `alt` names, if any) with the
+/// root token through `pki_int/issue/<role>`.
+pub async fn issue(
+    target: &Target,
+    role: &str,
+    cn: &str,
+    alt: &str,
+    ttl: &str,
+) -> anyhow::Result<Issued> {
+    let mut body = json!({"common_name": cn, "ttl": ttl});
+    if !alt.is_empty() {
+        body["alt_names"] = json!(alt);
+    }
+    let r = target
+        .root_ok(Method::POST, &format!("pki_int/issue/{role}"), body)
+        .await
+        .with_context(|| format!("issue {cn}"))?;
+    let d = r.data();
+    Ok(Issued {
+        serial: d["serial_number"].as_str().unwrap_or_default().into(),
+        not_after: d["expiration"].as_i64().unwrap_or_default(),
+    })
+}

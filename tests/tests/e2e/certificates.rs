@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use shared::api::certs::{CSV_HEADER, Timeline};
 use tests::http::{self, Method};
 use tests::openbao::OpenBao;
+use tests::recipe::Issued;
 use tests::target::{Kind, Target};
 use tests::{Browser, Server, recipe};
 
@@ -32,27 +33,8 @@ fn role_body() -> Value {
     })
 }
 
-/// What one `issue` answered.
-#[derive(Debug, Clone)]
-struct Issued {
-    serial: String,
-    not_after: i64,
-}
-
 async fn issue(target: &Target, cn: &str, alt: &str, ttl: &str) -> anyhow::Result<Issued> {
-    let mut body = json!({"common_name": cn, "ttl": ttl});
-    if !alt.is_empty() {
-        body["alt_names"] = json!(alt);
-    }
-    let r = target
-        .root_ok(Method::POST, &format!("pki_int/issue/{ROLE}"), body)
-        .await
-        .with_context(|| format!("issue {cn}"))?;
-    let d = r.data();
-    Ok(Issued {
-        serial: d["serial_number"].as_str().unwrap_or_default().into(),
-        not_after: d["expiration"].as_i64().unwrap_or_default(),
-    })
+    recipe::issue(target, ROLE, cn, alt, ttl).await
 }
 
 /// Six certificates with distinct names: some expire today (UTC), some later.

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use shared::api::certs::{CSV_HEADER, CertDetail, CertPage, CertSummary, TIMELINE_DAYS, Timeline};
 use tests::http::{self, Method};
 use tests::openbao::OpenBao;
+use tests::recipe::Issued;
 use tests::target::{Kind, Target};
 use tests::{Server, recipe};
 
@@ -21,25 +22,8 @@ fn role_body() -> Value {
     json!({"allowed_domains": "fruits.testlab.local", "allow_subdomains": true, "allow_ip_sans": true, "max_ttl": "72h", "key_type": "ec", "key_bits": 256})
 }
 
-/// What one `issue` answered.
-struct Issued {
-    serial: String,
-    not_after: i64,
-}
-
 async fn issue(target: &Target, cn: &str, alt: &str, ttl: &str) -> anyhow::Result<Issued> {
-    let mut body = json!({"common_name": cn, "ttl": ttl});
-    if !alt.is_empty() {
-        body["alt_names"] = json!(alt);
-    }
-    let r = target
-        .root_ok(Method::POST, &format!("pki_int/issue/{ROLE}"), body)
-        .await?;
-    let d = r.data();
-    Ok(Issued {
-        serial: d["serial_number"].as_str().unwrap_or_default().into(),
-        not_after: d["expiration"].as_i64().unwrap_or_default(),
-    })
+    recipe::issue(target, ROLE, cn, alt, ttl).await
 }
 
 /// `GET <base><path>` with `X-Vault-Token`.
